@@ -1,0 +1,93 @@
+"""What routes get injected: a database session, the clock, the caller's identity, the hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.live.broadcast import Broadcast
+from app.live.hub import LiveHub
+from app.models import User
+from app.services import auth
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
+async def get_session(
+    sessions: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)],
+) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
+def get_broadcast(request: Request) -> Broadcast:
+    broadcast: Broadcast = request.app.state.broadcast
+    return broadcast
+
+
+def get_hub(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.hub
+    return hub
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+BroadcastDep = Annotated[Broadcast, Depends(get_broadcast)]
+
+_UNAUTHORISED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="A valid bearer token is required: get one from POST /api/v1/auth/token.",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+async def current_user(
+    session: SessionDep, clock: ClockDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    if not token:
+        raise _UNAUTHORISED
+    user = await auth.user_for_token(session, token, now=clock().astimezone(UTC))
+    if user is None:
+        raise _UNAUTHORISED
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(roles: frozenset[auth.Role], what: str) -> Callable[[User], User]:
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN, detail=f"Your role « {user.role} » may not {what}."
+            )
+        return user
+
+    return check
+
+
+Moderator = Annotated[User, Depends(require_role(auth.CONTROL_ROLES, "control a show"))]
+Admin = Annotated[User, Depends(require_role(auth.PROGRAMME_ROLES, "replace a programme"))]

@@ -1,0 +1,85 @@
+"""Events and their programmes: read by anyone, replaced by an admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response, status
+from fastapi.responses import JSONResponse
+
+from app.api.deps import Admin, SessionDep, SessionsDep
+from app.api.errors import ProgrammeRefused, responses
+from app.domain.programme import ProgrammeError, parse_programme
+from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
+from app.public import timeline_entry_public as timeline_entry
+from app.services import programmes
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("", response_model=list[EventSummary], summary="The events, in the order they start")
+async def list_events(session: SessionDep) -> list[EventSummary]:
+    return [event_summary(event) for event in await programmes.list_events(session)]
+
+
+@router.get(
+    "/{slug}",
+    response_model=EventPublic,
+    responses=responses(404),
+    summary="An event with its whole programme",
+)
+async def get_event(slug: str, session: SessionDep) -> EventPublic:
+    return event_public(await programmes.load_programme(session, slug))
+
+
+@router.put(
+    "/{slug}",
+    response_model=EventPublic,
+    status_code=status.HTTP_200_OK,
+    responses={
+        201: {"model": EventPublic, "description": "The event was created."},
+        **responses(401, 403, 409),
+        422: {"model": ProgrammeRefused, "description": "The programme was refused whole; nothing changed."},
+    },
+    summary="Create or replace an event's programme (admin)",
+)
+async def put_event(
+    slug: str,
+    document: Annotated[
+        dict[str, Any], Body(description="The programme document, as `regie import` reads it.")
+    ],
+    sessions: SessionsDep,
+    response: Response,
+    _admin: Admin,
+) -> EventPublic | JSONResponse:
+    data = {"slug": slug, **document}
+    if data["slug"] != slug:
+        return _refused(f"the body's `slug` « {data['slug']} » differs from the path's « {slug} »", [])
+    try:
+        parsed = parse_programme(data, source="request body")
+    except ProgrammeError as error:
+        return _refused("; ".join(error.problems), error.problems)
+    async with sessions() as session, session.begin():
+        created = await programmes.replace_programme(session, parsed)
+    async with sessions() as session:
+        programme = await programmes.load_programme(session, slug)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return event_public(programme)
+
+
+def _refused(summary: str, problems: list[str]) -> JSONResponse:
+    body = ProgrammeRefused(detail=f"The programme was refused, nothing changed: {summary}", errors=problems)
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
+@router.get(
+    "/{slug}/timeline",
+    response_model=list[TimelineEntryPublic],
+    responses=responses(404),
+    summary="What actually happened, in order",
+)
+async def get_timeline(slug: str, session: SessionDep) -> list[TimelineEntryPublic]:
+    programme = await programmes.load_programme(session, slug)
+    started_at = programme.run().started_at
+    entries = await programmes.load_timeline(session, programme.event)
+    return [timeline_entry(entry, started_at=started_at) for entry in entries]

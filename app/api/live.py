@@ -1,0 +1,46 @@
+"""The live state: read once over HTTP, or pushed over a WebSocket after every change."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import ClockDep, SessionDep
+from app.api.errors import responses
+from app.live.hub import TRY_AGAIN_LATER, LiveHub
+from app.public import LiveState, live_state
+from app.services import programmes
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/events", tags=["live"])
+
+# Not one of the codes htmx's ws extension retries on: an unknown event will not appear by retrying.
+UNKNOWN_EVENT = 4404
+
+
+@router.get("/{slug}/live", response_model=LiveState, responses=responses(404), summary="The live state")
+async def get_live(slug: str, session: SessionDep, clock: ClockDep) -> LiveState:
+    return live_state(await programmes.load_programme(session, slug), server_time=clock())
+
+
+@router.websocket("/{slug}/live/ws", name="live_ws")
+async def live_ws(websocket: WebSocket, slug: str) -> None:
+    """Sends `{"type": "live", "live": …}` on connect and after every change; ignores what it receives."""
+    hub: LiveHub = websocket.app.state.hub
+    await websocket.accept()
+    try:
+        viewer = await hub.join(slug, websocket)
+    except (SQLAlchemyError, OSError) as error:
+        logger.warning("live viewer of %s refused: database unreachable (%s)", slug, type(error).__name__)
+        await websocket.close(TRY_AGAIN_LATER, reason="The database is unreachable; try again.")
+        return
+    if viewer is None:
+        await websocket.close(UNKNOWN_EVENT, reason=f"There is no event « {slug} ».")
+        return
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        await hub.leave(viewer)

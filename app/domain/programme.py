@@ -1,0 +1,238 @@
+"""The programme document: what `regie import FILE` and `PUT /api/v1/events/{slug}` accept.
+
+A programme is validated whole before anything is stored, and every error is reported with
+where it happened in the show's own words (segment 2 « … », item 3 « … », field `speakers`),
+because the person importing it is an organiser fixing a YAML file, not a developer reading a
+pydantic trace.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+LongText = Annotated[str, Field(min_length=1, max_length=5000)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+ITEM_KINDS = ("talk", "debate", "announcement", "closing", "welcome", "testimony", "break", "workshop")
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Speaker(_Document):
+    name: Text
+    role: Text | None = None
+    organisation: Text | None = None
+
+
+class Hidden(_Document):
+    """What a mystery item keeps secret until a moderator reveals it live."""
+
+    speakers: list[Speaker] = Field(default_factory=list)
+    announcement: LongText | None = None
+
+
+class ItemDocument(_Document):
+    id: Identifier | None = None
+    kind: str = Field(default="talk", pattern=r"^[a-z][a-z_]{1,31}$")
+    title: Text
+    description: LongText | None = None
+    planned_start: UtcDatetime | None = None
+    speakers: list[Speaker] = Field(default_factory=list)
+    mystery: bool = False
+    teaser: LongText | None = None
+    hidden: Hidden | None = None
+
+    @model_validator(mode="after")
+    def _mystery_keeps_its_secret_apart(self) -> Self:
+        if self.mystery:
+            if self.speakers:
+                raise ValueError(
+                    "a mystery item lists its guests under `hidden.speakers`, not `speakers`, "
+                    "so that they stay secret until the reveal"
+                )
+            if self.hidden is None:
+                raise ValueError("a mystery item needs `hidden` (its secret speakers and announcement)")
+        elif self.hidden is not None or self.teaser is not None:
+            raise ValueError("`hidden` and `teaser` are only for items with `mystery: true`")
+        return self
+
+
+class SegmentDocument(_Document):
+    id: Identifier | None = None
+    title: Text
+    planned_start: UtcDatetime
+    planned_end: UtcDatetime
+    items: list[ItemDocument] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> Self:
+        if self.planned_end <= self.planned_start:
+            raise ValueError("`planned_end` must come after `planned_start`")
+        for item in self.items:
+            if item.planned_start is not None and not (
+                self.planned_start <= item.planned_start < self.planned_end
+            ):
+                raise ValueError(
+                    f"item « {item.title} »: its `planned_start` falls outside its segment's times"
+                )
+        return self
+
+
+class ProgrammeDocument(_Document):
+    slug: Identifier
+    title: Text
+    subtitle: Text | None = None
+    description: LongText | None = None
+    timezone: str = "Europe/Paris"
+    location: Text | None = None
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    organiser: Text | None = None
+    partners: list[Text] = Field(default_factory=list)
+    see_also: list[Identifier] = Field(
+        default_factory=list, description="Slugs of related events (a follow-up, a previous edition)."
+    )
+    stream_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    replay_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    segments: list[SegmentDocument] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"« {value} » is not an IANA time zone (for example Europe/Paris)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("`ends_at` must come after `starts_at`")
+        previous_end: datetime | None = None
+        for index, segment in enumerate(self.segments, start=1):
+            if previous_end is not None and segment.planned_start < previous_end:
+                raise ValueError(
+                    f"segment {index} « {segment.title} » starts before the previous segment ends"
+                )
+            previous_end = segment.planned_end
+        segment_ids = [s.id for s in self.segments if s.id is not None]
+        if len(segment_ids) != len(set(segment_ids)):
+            raise ValueError("two segments share the same `id`")
+        item_ids = [i.id for s in self.segments for i in s.items if i.id is not None]
+        if len(item_ids) != len(set(item_ids)):
+            raise ValueError("two items share the same `id`")
+        return self
+
+    def with_ids(self) -> ProgrammeDocument:
+        """The same programme where every segment and item has its stable id.
+
+        Ids that the file leaves out are derived from titles, so re-importing an edited file
+        keeps the ids of what did not move (and the links that point at them).
+        """
+        taken: set[str] = {s.id for s in self.segments if s.id} | {
+            i.id for s in self.segments for i in s.items if i.id
+        }
+
+        def fresh(base: str) -> str:
+            candidate, n = base, 2
+            while candidate in taken:
+                candidate, n = f"{base}-{n}", n + 1
+            taken.add(candidate)
+            return candidate
+
+        segments = []
+        for s_index, segment in enumerate(self.segments, start=1):
+            segment_id = segment.id or fresh(slugify(segment.title, fallback=f"segment-{s_index}"))
+            items = [
+                item
+                if item.id
+                else item.model_copy(
+                    update={
+                        "id": fresh(f"{segment_id[:38]}-{slugify(item.title, fallback=str(i_index))}"[:80])
+                    }
+                )
+                for i_index, item in enumerate(segment.items, start=1)
+            ]
+            segments.append(segment.model_copy(update={"id": segment_id, "items": items}))
+        return self.model_copy(update={"segments": segments})
+
+
+def slugify(text: str, *, fallback: str, limit: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
+    return slug or fallback
+
+
+class ProgrammeError(ValueError):
+    """A programme was refused; `problems` says where and why, one line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def parse_programme(data: Any, *, source: str) -> ProgrammeDocument:
+    """Validate a programme document and give every segment and item its id.
+
+    Raises ProgrammeError whose problems name the segment and item by number and title.
+    """
+    try:
+        return ProgrammeDocument.model_validate(data).with_ids()
+    except ValidationError as error:
+        raise ProgrammeError(source, [locate(error_entry, data) for error_entry in error.errors()]) from None
+
+
+def locate(entry: Any, data: Any) -> str:
+    """One pydantic error in the show's words: segment 2 « title », item 3 « title », field `x`."""
+    parts: list[str] = []
+    node = data
+    loc = list(entry.get("loc", ()))
+    fields: list[str] = []
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if key in ("segments", "items") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            index = loc[i + 1]
+            siblings = node.get(key) if isinstance(node, dict) else None
+            child = siblings[index] if isinstance(siblings, list) and index < len(siblings) else None
+            title = child.get("title") if isinstance(child, dict) else None
+            label = "segment" if key == "segments" else "item"
+            parts.append(f"{label} {index + 1}" + (f" « {title} »" if isinstance(title, str) else ""))
+            node = child
+            i += 2
+            continue
+        fields.append(str(key))
+        node = node.get(key) if isinstance(node, dict) else None
+        i += 1
+    if fields:
+        parts.append("field `" + ".".join(fields) + "`")
+    where = ", ".join(parts) if parts else "document"
+    message = str(entry.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}"

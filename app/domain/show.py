@@ -1,0 +1,317 @@
+"""The show's state machine: what a moderator's command does to the run of a show.
+
+Pure and small on purpose: no I/O, no clock (the time of the command is passed in), no
+database. `apply()` takes the plan (the programme's order), the current run and a command,
+and returns the next run with the timeline entry that records it, or raises `ShowError`.
+Persistence, publication and authorisation live elsewhere and never decide what a command means.
+
+Rules worth knowing, because a live show is run by people under pressure:
+- Entering an item starts it, unless it had already started (going back to an item keeps its
+  first start); leaving an item ends it.
+- `previous` undoes a mistaken `next`: the item left behind is back to "coming" (its start is
+  erased), and the item before it is on air again, its end erased.
+- Items jumped over by `goto` keep no times: the replay shows them as not played.
+- Segment times are derived from their items, so they can never disagree with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class Action(StrEnum):
+    START = "start"
+    NEXT = "next"
+    PREVIOUS = "previous"
+    GOTO = "goto"
+    REVEAL = "reveal"
+    END = "end"
+
+
+class ShowError(Exception):
+    """The command does not fit the show's state (HTTP 409): the message says why."""
+
+
+class UnknownTarget(ShowError):
+    """The command names an item that is not in this programme (HTTP 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedItem:
+    id: str
+    segment_id: str
+    planned_start: datetime | None = None
+    mystery: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSegment:
+    id: str
+    planned_start: datetime
+    planned_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The programme as the state machine sees it: segments and items in running order."""
+
+    segments: tuple[PlannedSegment, ...]
+    items: tuple[PlannedItem, ...]
+
+    def index_of(self, item_id: str) -> int:
+        for index, item in enumerate(self.items):
+            if item.id == item_id:
+                return index
+        raise UnknownTarget(f"There is no item « {item_id} » in this programme.")
+
+    def segment(self, segment_id: str) -> PlannedSegment:
+        return next(s for s in self.segments if s.id == segment_id)
+
+    def segment_items(self, segment_id: str) -> tuple[PlannedItem, ...]:
+        return tuple(i for i in self.items if i.segment_id == segment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What has happened so far; stored whole with its version, replaced whole on each command."""
+
+    status: Status = Status.SCHEDULED
+    version: int = 0
+    current: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    item_starts: Mapping[str, datetime] = field(default_factory=dict)
+    item_ends: Mapping[str, datetime] = field(default_factory=dict)
+    revealed: Mapping[str, datetime] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as stored in the event row (the status and version have their own columns)."""
+
+        def times(mapping: Mapping[str, datetime]) -> dict[str, str]:
+            return {key: value.isoformat() for key, value in mapping.items()}
+
+        return {
+            "current": self.current,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "item_starts": times(self.item_starts),
+            "item_ends": times(self.item_ends),
+            "revealed": times(self.revealed),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, status: str, version: int) -> Run:
+        def times(key: str) -> dict[str, datetime]:
+            return {k: datetime.fromisoformat(v) for k, v in (data.get(key) or {}).items()}
+
+        def moment(key: str) -> datetime | None:
+            value = data.get(key)
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            status=Status(status),
+            version=version,
+            current=data.get("current"),
+            started_at=moment("started_at"),
+            ended_at=moment("ended_at"),
+            item_starts=times("item_starts"),
+            item_ends=times("item_ends"),
+            revealed=times("revealed"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    action: Action
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline: what the command did, when, and what was on air after it."""
+
+    version: int
+    at: datetime
+    action: Action
+    segment_id: str | None
+    item_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    run: Run
+    entry: Entry
+
+
+def apply(plan: Plan, run: Run, command: Command, *, at: datetime) -> Step:
+    """The run after `command`, pressed at `at`, with its timeline entry; or ShowError."""
+    if at.tzinfo is None:
+        raise ValueError("`at` must be an aware datetime")
+    handler = _HANDLERS[command.action]
+    new_run = handler(plan, run, command, at)
+    new_run = replace(new_run, version=run.version + 1)
+    if command.action is Action.REVEAL:
+        item_id: str | None = command.target
+    else:
+        item_id = new_run.current
+    segment_id = plan.items[plan.index_of(item_id)].segment_id if item_id else None
+    entry = Entry(
+        version=new_run.version, at=at, action=command.action, segment_id=segment_id, item_id=item_id
+    )
+    return Step(run=new_run, entry=entry)
+
+
+def _require_live(run: Run) -> str:
+    if run.status is Status.SCHEDULED:
+        raise ShowError("The show has not started yet: start it first.")
+    if run.status is Status.ENDED or run.current is None:
+        raise ShowError("The show has ended.")
+    return run.current
+
+
+def _enter(run: Run, item_id: str, at: datetime) -> Run:
+    starts = dict(run.item_starts)
+    starts.setdefault(item_id, at)
+    ends = {k: v for k, v in run.item_ends.items() if k != item_id}
+    return replace(run, current=item_id, item_starts=starts, item_ends=ends)
+
+
+def _leave(run: Run, item_id: str, at: datetime) -> Run:
+    return replace(run, item_ends={**run.item_ends, item_id: at})
+
+
+def _start(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    if run.status is Status.LIVE:
+        raise ShowError("The show is already live.")
+    if run.status is Status.ENDED:
+        raise ShowError("The show has ended; it cannot start again.")
+    if not plan.items:
+        raise ShowError("The programme has no item to start with.")
+    return _enter(replace(run, status=Status.LIVE, started_at=at), plan.items[0].id, at)
+
+
+def _next(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    current = _require_live(run)
+    index = plan.index_of(current)
+    if index + 1 >= len(plan.items):
+        raise ShowError("This is the last item of the programme: end the show instead.")
+    return _enter(_leave(run, current, at), plan.items[index + 1].id, at)
+
+
+def _previous(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    current = _require_live(run)
+    index = plan.index_of(current)
+    if index == 0:
+        raise ShowError("This is the first item of the programme: there is nothing before it.")
+    undone = replace(
+        run,
+        item_starts={k: v for k, v in run.item_starts.items() if k != current},
+        item_ends={k: v for k, v in run.item_ends.items() if k != current},
+    )
+    return _enter(undone, plan.items[index - 1].id, at)
+
+
+def _goto(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    current = _require_live(run)
+    target = _target(plan, command)
+    if target == current:
+        raise ShowError(f"« {target} » is already on air.")
+    return _enter(_leave(run, current, at), target, at)
+
+
+def _reveal(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    target = _target(plan, command)
+    if run.status is Status.SCHEDULED:
+        raise ShowError("Mystery guests are revealed live: start the show first.")
+    if not plan.items[plan.index_of(target)].mystery:
+        raise ShowError(f"« {target} » is not a mystery item: there is nothing to reveal.")
+    if target in run.revealed:
+        raise ShowError(f"« {target} » has already been revealed.")
+    return replace(run, revealed={**run.revealed, target: at})
+
+
+def _end(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    current = _require_live(run)
+    return replace(_leave(run, current, at), status=Status.ENDED, current=None, ended_at=at)
+
+
+def _target(plan: Plan, command: Command) -> str:
+    if not command.target:
+        raise ShowError(f"`{command.action.value}` needs a `target` item id.")
+    plan.index_of(command.target)
+    return command.target
+
+
+_HANDLERS = {
+    Action.START: _start,
+    Action.NEXT: _next,
+    Action.PREVIOUS: _previous,
+    Action.GOTO: _goto,
+    Action.REVEAL: _reveal,
+    Action.END: _end,
+}
+
+
+# --- What the run says about the programme -------------------------------------------------
+
+
+def segment_times(plan: Plan, run: Run, segment_id: str) -> tuple[datetime | None, datetime | None]:
+    """Actual start and end of a segment, derived from its items so the two always agree.
+
+    A segment has started when one of its items has; it has ended when the show has left it
+    (nothing of it on air) — its end is then when its last played item ended.
+    """
+    ids = [item.id for item in plan.segment_items(segment_id)]
+    starts = [run.item_starts[i] for i in ids if i in run.item_starts]
+    if not starts:
+        return None, None
+    if run.current in ids:
+        return min(starts), None
+    ends = [run.item_ends[i] for i in ids if i in run.item_ends]
+    return min(starts), (max(ends) if ends else None)
+
+
+def current_segment_id(plan: Plan, run: Run) -> str | None:
+    if run.current is None:
+        return None
+    return plan.items[plan.index_of(run.current)].segment_id
+
+
+def next_item_id(plan: Plan, run: Run) -> str | None:
+    """Who comes next: the first item after the live one, or the opening item before the show."""
+    if run.status is Status.SCHEDULED:
+        return plan.items[0].id if plan.items else None
+    if run.current is None:
+        return None
+    index = plan.index_of(run.current)
+    return plan.items[index + 1].id if index + 1 < len(plan.items) else None
+
+
+def drift_seconds(plan: Plan, run: Run, *, show_planned_end: datetime) -> int:
+    """How late the show runs, in seconds (negative when early).
+
+    Live: the live item's start against its planned start, or, for items without a planned
+    time, its segment's actual start against the segment's plan. Ended: how late it ended.
+    """
+    if run.status is Status.ENDED and run.ended_at is not None:
+        return round((run.ended_at - show_planned_end).total_seconds())
+    if run.status is not Status.LIVE or run.current is None:
+        return 0
+    item = plan.items[plan.index_of(run.current)]
+    started = run.item_starts.get(item.id)
+    if item.planned_start is not None and started is not None:
+        return round((started - item.planned_start).total_seconds())
+    segment_start, _ = segment_times(plan, run, item.segment_id)
+    if segment_start is None:
+        return 0
+    return round((segment_start - plan.segment(item.segment_id).planned_start).total_seconds())

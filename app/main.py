@@ -1,0 +1,134 @@
+"""The backend application: JSON API and JSON WebSocket, no HTML."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.api import auth, control, events, live
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.domain.show import UnknownTarget
+from app.live.broadcast import create_broadcast
+from app.live.hub import LiveHub
+from app.public import live_message
+from app.services.programmes import EventNotFound, ProgrammeLocked, load_programme
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """\
+Régie runs a live virtual event like a TV control room. Anyone may read events, programmes,
+the live state and the timeline; moderators advance the show through `/control`.
+
+**Live WebSocket** — `WS /api/v1/events/{slug}/live/ws` sends `{"type": "live", "live": <LiveState>}`
+on connect and after every change of the show, as a text frame. `live.version` grows by one per
+change and never goes back on a connection. Clients send nothing. The server closes with 1012
+when it restarts (reconnect), 1013 when it cannot reach its database (retry), 4404 for an
+unknown event.
+
+**Mystery items** show only their `title` and `teaser` until a moderator reveals them.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        sessions = create_sessionmaker(engine)
+        app_clock = app.state.clock
+
+        async def load_state(slug: str) -> bytes | None:
+            async with sessions() as session:
+                try:
+                    programme = await load_programme(session, slug)
+                except EventNotFound:
+                    return None
+            return live_message(programme, server_time=app_clock())
+
+        hub = LiveHub(load_state=load_state, send_timeout=settings.viewer_send_timeout_seconds)
+        broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
+        hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
+        app.state.engine, app.state.sessions = engine, sessions
+        app.state.hub, app.state.broadcast = hub, broadcast
+        await broadcast.start()
+        try:
+            yield
+        finally:
+            await hub.close()
+            await broadcast.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Régie",
+        version="1.0.0",
+        summary="The programme and live state of a live virtual event.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    # Reads are public and may be embedded anywhere; control carries a bearer token and is not
+    # offered to other origins (no preflight passes for POST or PUT).
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=[]
+    )
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (events, live, control, auth):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"], summary="Ready when the database answers")
+    async def healthz(request: Request) -> JSONResponse:
+        async with request.app.state.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EventNotFound)
+    async def _not_found(_request: Request, error: EventNotFound) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+
+    @app.exception_handler(ProgrammeLocked)
+    async def _locked(_request: Request, error: ProgrammeLocked) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(error)})
+
+    @app.exception_handler(UnknownTarget)
+    async def _unknown_target(_request: Request, error: UnknownTarget) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        logger.warning(
+            "database unreachable during %s %s: %s", request.method, request.url.path, type(error).__name__
+        )
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "The database is unreachable for a moment; try again in a few seconds."},
+            headers={"Retry-After": "2"},
+        )
+
+    for error_type in (OperationalError, InterfaceError, DBAPIError, PoolTimeout, OSError, TimeoutError):
+        app.add_exception_handler(error_type, _unavailable)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unexpected error during %s %s", request.method, request.url.path)
+        return JSONResponse(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            content={"detail": "Something went wrong on our side; it has been logged."},
+        )

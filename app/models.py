@@ -1,0 +1,150 @@
+"""The tables. The programme is relational; the run of the show is one versioned document.
+
+An event row carries `version` and `run` (who is on air, when each item really started, which
+guests are revealed) so that a moderator's command is a single conditional UPDATE on one row:
+`WHERE version = expected` is what makes two simultaneous presses advance the show once, across
+any number of server processes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from app import db  # noqa: F401  (applies the naming convention before any table is declared)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones and hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: Régie stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    title: str = Field(sa_column=Column(String(500), nullable=False))
+    subtitle: str | None = Field(default=None, sa_column=Column(String(500)))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    location: str | None = Field(default=None, sa_column=Column(String(500)))
+    starts_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    organiser: str | None = Field(default=None, sa_column=Column(String(500)))
+    partners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    see_also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stream_url: str | None = Field(default=None, sa_column=Column(String(2000)))
+    replay_url: str | None = Field(default=None, sa_column=Column(String(2000)))
+    status: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    run: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Segment(SQLModel, table=True):
+    __tablename__ = "segment"
+    __table_args__ = (UniqueConstraint("event_pk", "id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    id: str = Field(sa_column=Column(String(80), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    title: str = Field(sa_column=Column(String(500), nullable=False))
+    planned_start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    planned_end: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("event_pk", "id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    segment_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("segment.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    id: str = Field(sa_column=Column(String(80), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    title: str = Field(sa_column=Column(String(500), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    planned_start: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    speakers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mystery: bool = Field(default=False)
+    teaser: str | None = Field(default=None, sa_column=Column(Text))
+    # Secret until the reveal; read only through app.public, which decides what may leave.
+    hidden_speakers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    hidden_announcement: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "timeline_entry"
+    __table_args__ = (UniqueConstraint("event_pk", "version"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    action: str = Field(sa_column=Column(String(16), nullable=False))
+    segment_id: str | None = Field(default=None, sa_column=Column(String(80)))
+    item_id: str | None = Field(default=None, sa_column=Column(String(80)))
+    actor: str | None = Field(default=None, sa_column=Column(String(80)))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class AccessToken(SQLModel, table=True):
+    """Opaque bearer tokens, stored as their SHA-256 only: revoking one is deleting its row."""
+
+    __tablename__ = "access_token"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    user_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user_account.pk", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

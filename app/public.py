@@ -1,0 +1,250 @@
+"""The one path by which show data leaves the server.
+
+Every JSON answer, WebSocket message and export is built from these models, and only
+`public_item()` reads a mystery item's hidden fields — after its reveal. Keeping a single door
+is what lets the canary test prove the secret holds everywhere at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain import show
+from app.domain.show import Plan, PlannedItem, PlannedSegment, Run, Status
+from app.models import Event, Item, Segment, TimelineEntry
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SpeakerPublic(_Public):
+    name: str
+    role: str | None = None
+    organisation: str | None = None
+
+
+class ItemPublic(_Public):
+    id: str
+    position: int
+    segment_id: str
+    kind: str = Field(examples=["talk"])
+    title: str
+    description: str | None
+    planned_start: datetime | None
+    speakers: list[SpeakerPublic] = Field(description="Empty for a mystery item until its reveal.")
+    actual_start: datetime | None
+    actual_end: datetime | None
+    mystery: bool
+    revealed: bool
+    revealed_at: datetime | None
+    teaser: str | None
+    announcement: str | None = Field(description="Null for a mystery item until its reveal.")
+
+
+class SegmentSummary(_Public):
+    id: str
+    position: int
+    title: str
+    planned_start: datetime
+    planned_end: datetime
+    actual_start: datetime | None
+    actual_end: datetime | None
+
+
+class SegmentPublic(SegmentSummary):
+    items: list[ItemPublic]
+
+
+class EventSummary(_Public):
+    slug: str = Field(examples=["diner-elus-entreprises-2020"])
+    title: str
+    subtitle: str | None
+    timezone: str = Field(examples=["Europe/Paris"])
+    starts_at: datetime
+    ends_at: datetime
+    status: Status
+
+
+class EventPublic(EventSummary):
+    description: str | None
+    location: str | None
+    organiser: str | None
+    partners: list[str]
+    see_also: list[str] = Field(description="Slugs of related events (a follow-up, an earlier edition).")
+    stream_url: str | None
+    replay_url: str | None
+    version: int = Field(description="The live state's version when this programme was read.")
+    started_at: datetime | None
+    ended_at: datetime | None
+    segments: list[SegmentPublic]
+
+
+class LiveState(_Public):
+    event: str = Field(description="The event's slug.")
+    version: int = Field(description="Grows by exactly one on every change of the show.")
+    status: Status
+    server_time: datetime = Field(description="The server's clock when this state was sent.")
+    started_at: datetime | None
+    ended_at: datetime | None
+    segment: SegmentSummary | None
+    item: ItemPublic | None
+    next_item: ItemPublic | None
+    drift_seconds: int = Field(
+        description="How late the live item (or its segment) started against plan; positive is late. "
+        "Once ended: how late the show ended."
+    )
+
+
+class LiveMessage(_Public):
+    """What the live WebSocket sends: on connect, then after every change."""
+
+    type: str = "live"
+    live: LiveState
+
+
+class TimelineEntryPublic(_Public):
+    version: int
+    at: datetime
+    action: show.Action
+    segment_id: str | None
+    item_id: str | None
+    offset_seconds: float | None = Field(description="Seconds since the show started.")
+
+
+@dataclass(frozen=True)
+class Programme:
+    """An event with its segments and items, as loaded from the database, and its run."""
+
+    event: Event
+    segments: tuple[Segment, ...]
+    items: tuple[Item, ...]
+
+    @cached_property
+    def plan(self) -> Plan:
+        segment_ids = {segment.pk: segment.id for segment in self.segments}
+        return Plan(
+            segments=tuple(PlannedSegment(s.id, s.planned_start, s.planned_end) for s in self.segments),
+            items=tuple(
+                PlannedItem(i.id, segment_ids[i.segment_pk], i.planned_start, i.mystery) for i in self.items
+            ),
+        )
+
+    @cached_property
+    def segment_ids(self) -> dict[int | None, str]:
+        return {segment.pk: segment.id for segment in self.segments}
+
+    def run(self) -> Run:
+        return Run.from_json(self.event.run, status=self.event.status, version=self.event.version)
+
+
+def public_item(programme: Programme, item: Item, run: Run) -> ItemPublic:
+    revealed_at = run.revealed.get(item.id) if item.mystery else None
+    secret_out = not item.mystery or revealed_at is not None
+    speakers = item.speakers if not item.mystery else item.hidden_speakers if secret_out else []
+    return ItemPublic(
+        id=item.id,
+        position=item.position,
+        segment_id=programme.segment_ids[item.segment_pk],
+        kind=item.kind,
+        title=item.title,
+        description=item.description,
+        planned_start=item.planned_start,
+        speakers=[SpeakerPublic.model_validate(s) for s in speakers],
+        actual_start=run.item_starts.get(item.id),
+        actual_end=run.item_ends.get(item.id),
+        mystery=item.mystery,
+        revealed=revealed_at is not None,
+        revealed_at=revealed_at,
+        teaser=item.teaser,
+        announcement=item.hidden_announcement if item.mystery and secret_out else None,
+    )
+
+
+def segment_summary(programme: Programme, segment: Segment, run: Run) -> SegmentSummary:
+    actual_start, actual_end = show.segment_times(programme.plan, run, segment.id)
+    return SegmentSummary(
+        id=segment.id,
+        position=segment.position,
+        title=segment.title,
+        planned_start=segment.planned_start,
+        planned_end=segment.planned_end,
+        actual_start=actual_start,
+        actual_end=actual_end,
+    )
+
+
+def event_summary(event: Event) -> EventSummary:
+    return EventSummary(
+        slug=event.slug,
+        title=event.title,
+        subtitle=event.subtitle,
+        timezone=event.timezone,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        status=Status(event.status),
+    )
+
+
+def event_public(programme: Programme) -> EventPublic:
+    event, run = programme.event, programme.run()
+    segments = []
+    for segment in programme.segments:
+        summary = segment_summary(programme, segment, run)
+        items = [public_item(programme, i, run) for i in programme.items if i.segment_pk == segment.pk]
+        segments.append(SegmentPublic(**summary.model_dump(), items=items))
+    return EventPublic(
+        **event_summary(event).model_dump(),
+        description=event.description,
+        location=event.location,
+        organiser=event.organiser,
+        partners=list(event.partners),
+        see_also=list(event.see_also),
+        stream_url=event.stream_url,
+        replay_url=event.replay_url,
+        version=event.version,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        segments=segments,
+    )
+
+
+def live_state(programme: Programme, *, server_time: datetime) -> LiveState:
+    run, plan = programme.run(), programme.plan
+    by_id = {item.id: item for item in programme.items}
+    segment_id = show.current_segment_id(plan, run)
+    next_id = show.next_item_id(plan, run)
+    segment = next((s for s in programme.segments if s.id == segment_id), None)
+    return LiveState(
+        event=programme.event.slug,
+        version=run.version,
+        status=run.status,
+        server_time=server_time,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        segment=segment_summary(programme, segment, run) if segment else None,
+        item=public_item(programme, by_id[run.current], run) if run.current else None,
+        next_item=public_item(programme, by_id[next_id], run) if next_id else None,
+        drift_seconds=show.drift_seconds(plan, run, show_planned_end=programme.event.ends_at),
+    )
+
+
+def timeline_entry_public(entry: TimelineEntry, *, started_at: datetime | None) -> TimelineEntryPublic:
+    offset = (entry.at - started_at).total_seconds() if started_at else None
+    return TimelineEntryPublic(
+        version=entry.version,
+        at=entry.at,
+        action=show.Action(entry.action),
+        segment_id=entry.segment_id,
+        item_id=entry.item_id,
+        offset_seconds=offset,
+    )
+
+
+def live_message(programme: Programme, *, server_time: datetime) -> bytes:
+    """The live WebSocket's message, serialised once per change for every viewer."""
+    return LiveMessage(live=live_state(programme, server_time=server_time)).model_dump_json().encode()

@@ -1,0 +1,97 @@
+"""A moderator's command: decide (pure), commit (one transaction), then publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain import show
+from app.models import Event, TimelineEntry
+from app.public import Programme
+from app.services.programmes import load_programme
+
+
+class VersionConflict(Exception):
+    """Someone else changed the show first: the press was made on a state that is gone."""
+
+    def __init__(self, programme: Programme, expected: int) -> None:
+        self.programme = programme
+        super().__init__(
+            f"The show is at version {programme.event.version}, not {expected}: "
+            "another moderator acted first. Here is the current state."
+        )
+
+
+@dataclass(frozen=True)
+class Refused(Exception):
+    """The command does not fit the show's state; carries the state it was judged on."""
+
+    programme: Programme
+    reason: show.ShowError
+
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+async def execute(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    slug: str,
+    command: show.Command,
+    expected_version: int,
+    at: datetime,
+    actor: str | None,
+) -> Programme:
+    """Apply one command and return the programme with its new run, durably committed.
+
+    The read and the write are separate transactions on purpose: the write begins with the
+    conditional UPDATE, so under SQLite it queues for the write lock instead of failing to
+    upgrade a stale read snapshot, and under PostgreSQL concurrent presses wait on the row
+    and then find the version moved. Either way exactly one press per version wins.
+    """
+    async with sessions() as session:
+        programme = await load_programme(session, slug)
+    if programme.event.version != expected_version:
+        raise VersionConflict(programme, expected_version)
+    try:
+        step = show.apply(programme.plan, programme.run(), command, at=at)
+    except show.UnknownTarget:
+        raise
+    except show.ShowError as error:
+        raise Refused(programme, error) from None
+
+    event = programme.event
+    event_pk = event.pk
+    assert event_pk is not None
+    run_json = step.run.to_json()
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Event)
+            .where(Event.pk == event_pk, Event.version == expected_version)  # type: ignore[arg-type]
+            .values(status=step.run.status.value, version=step.run.version, run=run_json)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            lost = True
+        else:
+            lost = False
+            session.add(
+                TimelineEntry(
+                    event_pk=event_pk,
+                    version=step.entry.version,
+                    at=step.entry.at,
+                    action=step.entry.action.value,
+                    segment_id=step.entry.segment_id,
+                    item_id=step.entry.item_id,
+                    actor=actor,
+                )
+            )
+    if lost:
+        async with sessions() as session:
+            raise VersionConflict(await load_programme(session, slug), expected_version)
+    updated = Event.model_validate(
+        {**event.model_dump(), "status": step.run.status.value, "version": step.run.version, "run": run_json}
+    )
+    return replace(programme, event=updated)
