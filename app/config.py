@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -20,7 +20,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… (default) or postgresql+asyncpg://…",
     )
     broadcast_url: str = Field(default="memory://", description="memory:// or redis://host:port/db")
-    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     # A viewer whose socket has not drained one message within this delay is disconnected: it
     # holds memory and a file descriptor for nobody.
