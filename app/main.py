@@ -7,14 +7,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import auth, control, events, live
+from app.api import auth, control, events, exports, live, timesync
+from app.api.caching import ConditionalGetMiddleware
+from app.api.errors import method_not_allowed, validation_error
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.show import UnknownTarget
@@ -78,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     )
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.add_middleware(ConditionalGetMiddleware)  # inside CORS, so a 304 carries the CORS headers too
     # Reads are public and may be embedded anywhere; control carries a bearer token and is not
     # offered to other origins (no preflight passes for POST or PUT).
     app.add_middleware(
@@ -85,7 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     )
 
     api = APIRouter(prefix="/api/v1")
-    for module in (events, live, control, auth):
+    for module in (events, live, control, auth, exports, timesync):
         api.include_router(module.router)
     app.include_router(api)
 
@@ -100,6 +106,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return validation_error(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            return method_not_allowed(request)
+        return await http_exception_handler(request, error)
+
     @app.exception_handler(EventNotFound)
     async def _not_found(_request: Request, error: EventNotFound) -> JSONResponse:
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})

@@ -44,6 +44,12 @@ class ItemPublic(_Public):
     revealed_at: datetime | None
     teaser: str | None
     announcement: str | None = Field(description="Null for a mystery item until its reveal.")
+    projected_start: datetime | None = Field(
+        default=None,
+        description="While the show is live, when this item should now start, if it has a planned time "
+        "of its own and has not started yet (equal to `planned_start` when on time). Items without a "
+        "planned time follow their segment's `projected_start`. Null otherwise.",
+    )
 
 
 class SegmentSummary(_Public):
@@ -54,6 +60,16 @@ class SegmentSummary(_Public):
     planned_end: datetime
     actual_start: datetime | None
     actual_end: datetime | None
+    projected_start: datetime | None = Field(
+        default=None,
+        description="While the show is live, when this segment should now start, if it has not started "
+        "yet: later than planned once a delay reaches it, never earlier. Null otherwise.",
+    )
+    projected_end: datetime | None = Field(
+        default=None,
+        description="While the show is live, when this segment should now end, if it has not ended yet "
+        "(the live segment included). Null otherwise.",
+    )
 
 
 class SegmentPublic(SegmentSummary):
@@ -82,6 +98,12 @@ class EventPublic(EventSummary):
     started_at: datetime | None
     ended_at: datetime | None
     segments: list[SegmentPublic]
+    updated_at: datetime = Field(description="When the programme was last imported or replaced.")
+    projected_end: datetime | None = Field(
+        default=None,
+        description="While the show is live, when it should now end (`ends_at` when on time). "
+        "Null otherwise.",
+    )
 
 
 class LiveState(_Public):
@@ -97,6 +119,11 @@ class LiveState(_Public):
     drift_seconds: int = Field(
         description="How late the live item (or its segment) started against plan; positive is late. "
         "Once ended: how late the show ended."
+    )
+    projected_end: datetime | None = Field(
+        default=None,
+        description="While the show is live, when it should now end, seen at `server_time`; it moves "
+        "later while the live item overruns. Null otherwise.",
     )
 
 
@@ -142,7 +169,9 @@ class Programme:
         return Run.from_json(self.event.run, status=self.event.status, version=self.event.version)
 
 
-def public_item(programme: Programme, item: Item, run: Run) -> ItemPublic:
+def public_item(
+    programme: Programme, item: Item, run: Run, *, projection: show.Projection | None = None
+) -> ItemPublic:
     revealed_at = run.revealed.get(item.id) if item.mystery else None
     secret_out = not item.mystery or revealed_at is not None
     speakers = item.speakers if not item.mystery else item.hidden_speakers if secret_out else []
@@ -162,10 +191,13 @@ def public_item(programme: Programme, item: Item, run: Run) -> ItemPublic:
         revealed_at=revealed_at,
         teaser=item.teaser,
         announcement=item.hidden_announcement if item.mystery and secret_out else None,
+        projected_start=projection.item_starts.get(item.id) if projection else None,
     )
 
 
-def segment_summary(programme: Programme, segment: Segment, run: Run) -> SegmentSummary:
+def segment_summary(
+    programme: Programme, segment: Segment, run: Run, *, projection: show.Projection | None = None
+) -> SegmentSummary:
     actual_start, actual_end = show.segment_times(programme.plan, run, segment.id)
     return SegmentSummary(
         id=segment.id,
@@ -175,7 +207,14 @@ def segment_summary(programme: Programme, segment: Segment, run: Run) -> Segment
         planned_end=segment.planned_end,
         actual_start=actual_start,
         actual_end=actual_end,
+        projected_start=projection.segment_starts.get(segment.id) if projection else None,
+        projected_end=projection.segment_ends.get(segment.id) if projection else None,
     )
+
+
+def projection(programme: Programme, *, now: datetime) -> show.Projection:
+    """The projected times of a live show at `now` (empty when it is not live)."""
+    return show.project(programme.plan, programme.run(), now=now, show_planned_end=programme.event.ends_at)
 
 
 def event_summary(event: Event) -> EventSummary:
@@ -190,12 +229,18 @@ def event_summary(event: Event) -> EventSummary:
     )
 
 
-def event_public(programme: Programme) -> EventPublic:
+def event_public(programme: Programme, *, now: datetime | None = None) -> EventPublic:
+    """The event with its programme; with `now`, a live show's projected times too."""
     event, run = programme.event, programme.run()
+    projected = projection(programme, now=now) if now is not None else None
     segments = []
     for segment in programme.segments:
-        summary = segment_summary(programme, segment, run)
-        items = [public_item(programme, i, run) for i in programme.items if i.segment_pk == segment.pk]
+        summary = segment_summary(programme, segment, run, projection=projected)
+        items = [
+            public_item(programme, i, run, projection=projected)
+            for i in programme.items
+            if i.segment_pk == segment.pk
+        ]
         segments.append(SegmentPublic(**summary.model_dump(), items=items))
     return EventPublic(
         **event_summary(event).model_dump(),
@@ -210,6 +255,8 @@ def event_public(programme: Programme) -> EventPublic:
         started_at=run.started_at,
         ended_at=run.ended_at,
         segments=segments,
+        updated_at=event.updated_at,
+        projected_end=projected.show_end if projected else None,
     )
 
 
@@ -219,6 +266,7 @@ def live_state(programme: Programme, *, server_time: datetime) -> LiveState:
     segment_id = show.current_segment_id(plan, run)
     next_id = show.next_item_id(plan, run)
     segment = next((s for s in programme.segments if s.id == segment_id), None)
+    projected = projection(programme, now=server_time)
     return LiveState(
         event=programme.event.slug,
         version=run.version,
@@ -226,10 +274,25 @@ def live_state(programme: Programme, *, server_time: datetime) -> LiveState:
         server_time=server_time,
         started_at=run.started_at,
         ended_at=run.ended_at,
-        segment=segment_summary(programme, segment, run) if segment else None,
-        item=public_item(programme, by_id[run.current], run) if run.current else None,
-        next_item=public_item(programme, by_id[next_id], run) if next_id else None,
+        segment=segment_summary(programme, segment, run, projection=projected) if segment else None,
+        item=public_item(programme, by_id[run.current], run, projection=projected) if run.current else None,
+        next_item=public_item(programme, by_id[next_id], run, projection=projected) if next_id else None,
         drift_seconds=show.drift_seconds(plan, run, show_planned_end=programme.event.ends_at),
+        projected_end=projected.show_end,
+    )
+
+
+def plan_from_public(event: EventPublic) -> Plan:
+    """The plan as the state machine sees it, rebuilt from what the API publishes.
+
+    Exports and the rehearsal autopilot work from public data only; this lets them use the same
+    pure functions (stretches, estimated slots) as the server without touching a hidden field.
+    """
+    return Plan(
+        segments=tuple(PlannedSegment(s.id, s.planned_start, s.planned_end) for s in event.segments),
+        items=tuple(
+            PlannedItem(i.id, s.id, i.planned_start, i.mystery) for s in event.segments for i in s.items
+        ),
     )
 
 

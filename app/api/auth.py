@@ -22,7 +22,9 @@ class Token(BaseModel):
     expires_in: int
 
 
-@router.post("/token", response_model=Token, responses=responses(401, 422), summary="Log in (password flow)")
+@router.post(
+    "/token", response_model=Token, responses=responses(400, 401, 422, 503), summary="Log in (password flow)"
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
@@ -47,7 +49,7 @@ async def login(
 @router.post(
     "/revoke",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(401),
+    responses=responses(401, 503),
     summary="Revoke the token used for this request (log out)",
 )
 async def revoke(

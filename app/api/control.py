@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.deps import BroadcastDep, ClockDep, Moderator, SessionsDep
 from app.api.errors import ConflictDetail, responses
+from app.api.examples import example
 from app.domain import show
 from app.live.hub import channel_name
 from app.public import LiveState, live_message, live_state
@@ -23,7 +24,15 @@ router = APIRouter(prefix="/events", tags=["control"])
 class ControlRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"action": "next", "expected_version": 3, "target": None}]},
+        json_schema_extra={
+            "examples": [
+                {"action": "next", "expected_version": 3, "target": None},
+                {"action": "reveal", "expected_version": 7, "target": "invite-mystere-1"},
+            ],
+            # What `_target_when_needed` checks, said in the schema so that clients know it too.
+            "if": {"properties": {"action": {"enum": ["goto", "reveal"]}}, "required": ["action"]},
+            "then": {"properties": {"target": {"type": "string", "minLength": 1}}, "required": ["target"]},
+        },
     )
 
     action: show.Action
@@ -40,7 +49,7 @@ class ControlRequest(BaseModel):
 @router.post(
     "/{slug}/control",
     response_model=LiveState,
-    responses=responses(401, 403, 404, 409, 422, 503, conflict=True),
+    responses={200: example("LIVE"), **responses(400, 401, 403, 404, 409, 422, 503, conflict=True)},
     summary="Advance the show: start, next, previous, goto, reveal, end",
 )
 async def post_control(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.routing import Match, Route
 
 from app.public import LiveState
 
@@ -30,7 +34,7 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this.",
     404: "Unknown event, or unknown item `target`.",
     409: "The show moved on, or the action does not fit its state.",
-    422: "The body or the parameters are malformed.",
+    422: "The body or the parameters are malformed: `detail` says how, `errors` lists each problem.",
     503: "The database is unreachable for a moment; try again.",
 }
 
@@ -41,3 +45,31 @@ def responses(*codes: int, conflict: bool = False) -> dict[int | str, dict[str, 
         model: type[BaseModel] = ConflictDetail if (code == 409 and conflict) else ErrorDetail
         documented[code] = {"model": model, "description": _DESCRIPTIONS[code]}
     return documented
+
+
+def validation_error(error: RequestValidationError) -> JSONResponse:
+    """A malformed request, in the contract's shape: `detail` is a sentence, `errors` lists each problem.
+
+    FastAPI's own answer puts a list in `detail` and echoes the input back; clients (and the
+    OpenAPI document) expect a sentence, and an echoed input may be a password.
+    """
+    problems = [
+        ".".join(str(part) for part in entry.get("loc", ())) + f": {entry.get('msg', 'invalid')}"
+        for entry in error.errors()
+    ]
+    body = ProgrammeRefused(detail="The request is malformed: " + "; ".join(problems), errors=problems)
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
+def method_not_allowed(request: Request) -> JSONResponse:
+    """405 with every method the path accepts in `Allow`, not only those of the first route that
+    matched it (Starlette's answer, when GET and PUT of one path are two routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return JSONResponse(
+        status_code=405,
+        content={"detail": f"{request.method} is not allowed here."},
+        headers={"Allow": ", ".join(sorted(methods))},
+    )

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 from fastapi.responses import JSONResponse
 
-from app.api.deps import Admin, SessionDep, SessionsDep
+from app.api.caching import CONDITIONAL_READ, read_responses
+from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep
 from app.api.errors import ProgrammeRefused, responses
+from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
 from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
@@ -17,7 +19,13 @@ from app.services import programmes
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-@router.get("", response_model=list[EventSummary], summary="The events, in the order they start")
+@router.get(
+    "",
+    response_model=list[EventSummary],
+    responses=read_responses(ok=example("EVENTS")),
+    openapi_extra=CONDITIONAL_READ,
+    summary="The events, in the order they start",
+)
 async def list_events(session: SessionDep) -> list[EventSummary]:
     return [event_summary(event) for event in await programmes.list_events(session)]
 
@@ -25,11 +33,12 @@ async def list_events(session: SessionDep) -> list[EventSummary]:
 @router.get(
     "/{slug}",
     response_model=EventPublic,
-    responses=responses(404),
+    responses=read_responses(404, ok=example("EVENT")),
+    openapi_extra=CONDITIONAL_READ,
     summary="An event with its whole programme",
 )
-async def get_event(slug: str, session: SessionDep) -> EventPublic:
-    return event_public(await programmes.load_programme(session, slug))
+async def get_event(slug: str, session: SessionDep, clock: ClockDep) -> EventPublic:
+    return event_public(await programmes.load_programme(session, slug), now=clock())
 
 
 @router.put(
@@ -38,7 +47,7 @@ async def get_event(slug: str, session: SessionDep) -> EventPublic:
     status_code=status.HTTP_200_OK,
     responses={
         201: {"model": EventPublic, "description": "The event was created."},
-        **responses(401, 403, 409),
+        **responses(400, 401, 403, 409, 503),
         422: {"model": ProgrammeRefused, "description": "The programme was refused whole; nothing changed."},
     },
     summary="Create or replace an event's programme (admin)",
@@ -75,7 +84,8 @@ def _refused(summary: str, problems: list[str]) -> JSONResponse:
 @router.get(
     "/{slug}/timeline",
     response_model=list[TimelineEntryPublic],
-    responses=responses(404),
+    responses=read_responses(404, ok=example("TIMELINE")),
+    openapi_extra=CONDITIONAL_READ,
     summary="What actually happened, in order",
 )
 async def get_timeline(slug: str, session: SessionDep) -> list[TimelineEntryPublic]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Response, WebSocket
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.api.caching import CONDITIONAL_READ, read_responses, weak_etag
 from app.api.deps import ClockDep, SessionDep
-from app.api.errors import responses
+from app.api.examples import example
 from app.live.hub import TRY_AGAIN_LATER, LiveHub
 from app.public import LiveState, live_state
 from app.services import programmes
@@ -20,9 +21,19 @@ router = APIRouter(prefix="/events", tags=["live"])
 UNKNOWN_EVENT = 4404
 
 
-@router.get("/{slug}/live", response_model=LiveState, responses=responses(404), summary="The live state")
-async def get_live(slug: str, session: SessionDep, clock: ClockDep) -> LiveState:
-    return live_state(await programmes.load_programme(session, slug), server_time=clock())
+@router.get(
+    "/{slug}/live",
+    response_model=LiveState,
+    responses=read_responses(404, ok=example("LIVE")),
+    openapi_extra=CONDITIONAL_READ,
+    summary="The live state",
+)
+async def get_live(slug: str, session: SessionDep, clock: ClockDep, response: Response) -> LiveState:
+    state = live_state(await programmes.load_programme(session, slug), server_time=clock())
+    # `server_time` differs on every answer; a weak validator over the rest lets a poller get 304
+    # until the show itself changes (it measures its clock offset with GET /api/v1/time instead).
+    response.headers["ETag"] = weak_etag(state.model_dump_json(exclude={"server_time"}).encode())
+    return state
 
 
 @router.websocket("/{slug}/live/ws", name="live_ws")

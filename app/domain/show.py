@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -315,3 +315,130 @@ def drift_seconds(plan: Plan, run: Run, *, show_planned_end: datetime) -> int:
     if segment_start is None:
         return 0
     return round((segment_start - plan.segment(item.segment_id).planned_start).total_seconds())
+
+
+# --- Stretches, estimated slots and projected times ------------------------------------------
+#
+# Most items have no planned time of their own: a programme gives a time to each segment and to
+# a few items ("19:00 Accueil"), and lists the rest in order. A *stretch* is what lies between two
+# planned times: it starts at a segment's start or at an item that has its own `planned_start`,
+# holds that item and the untimed items after it, and ends at the next planned time (the next
+# timed item of the segment, or the segment's end). Stretches are the finest unit the plan
+# really fixes, so projections are computed on them and never on invented item durations.
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    segment_id: str
+    planned_start: datetime
+    planned_end: datetime
+    item_ids: tuple[str, ...]
+
+    @property
+    def duration(self) -> timedelta:
+        return self.planned_end - self.planned_start
+
+
+def stretches(plan: Plan) -> tuple[Stretch, ...]:
+    """The plan cut at every planned time, in running order."""
+    result: list[Stretch] = []
+    for segment in plan.segments:
+        heads: list[tuple[datetime, list[str]]] = []
+        for item in plan.segment_items(segment.id):
+            if not heads or item.planned_start is not None:
+                heads.append((item.planned_start or segment.planned_start, [item.id]))
+            else:
+                heads[-1][1].append(item.id)
+        for index, (start, ids) in enumerate(heads):
+            end = heads[index + 1][0] if index + 1 < len(heads) else segment.planned_end
+            # A programme may list timed items out of order; a stretch never runs backwards.
+            result.append(Stretch(segment.id, start, max(start, end), tuple(ids)))
+    return tuple(result)
+
+
+def planned_slots(
+    plan: Plan, *, resolution: timedelta = timedelta(minutes=1)
+) -> dict[str, tuple[datetime, datetime]]:
+    """An estimated start and end for every item, for formats that demand one per item.
+
+    Items with a planned time keep it; the untimed items of a stretch share its time evenly,
+    cut on `resolution` (whole minutes for published schedules). This is an estimate, used
+    only where a format has no way to say "some time in this segment" (frab schedules, the
+    rehearsal autopilot); projections never rely on it.
+    """
+    slots: dict[str, tuple[datetime, datetime]] = {}
+    for stretch in stretches(plan):
+        count = len(stretch.item_ids)
+        cuts = [
+            stretch.planned_start + _floor(stretch.duration * index / count, resolution)
+            for index in range(count)
+        ]
+        cuts.append(stretch.planned_end)
+        for index, item_id in enumerate(stretch.item_ids):
+            slots[item_id] = (cuts[index], max(cuts[index], cuts[index + 1]))
+    return slots
+
+
+def _floor(delta: timedelta, resolution: timedelta) -> timedelta:
+    return resolution * (delta // resolution) if resolution > timedelta(0) else delta
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Where what is still to come should fall, as seen at one moment of a live show.
+
+    Only what has not started yet is projected: `item_starts` (items with a planned time of
+    their own; untimed items follow their segment's projection), `segment_starts`, and
+    `segment_ends` (the live segment's included). Empty when the show is not live.
+    """
+
+    item_starts: Mapping[str, datetime] = field(default_factory=dict)
+    segment_starts: Mapping[str, datetime] = field(default_factory=dict)
+    segment_ends: Mapping[str, datetime] = field(default_factory=dict)
+    show_end: datetime | None = None
+
+
+def project(plan: Plan, run: Run, *, now: datetime, show_planned_end: datetime) -> Projection:
+    """Projected times of the rest of a live show, the way Ontime computes them.
+
+    The stretch on air ends at the later of its actual start plus its planned length and
+    `now` (an overrun pushes it while it lasts). Every later stretch starts at the later of its
+    planned start and the projected end of the one before: a delay carries over from stretch to
+    stretch until a gap in the plan absorbs it, and nothing is projected earlier than planned
+    (a show that runs early waits for its next planned time). Times are rounded to the second.
+    """
+    if run.status is not Status.LIVE or run.current is None:
+        return Projection()
+    all_stretches = stretches(plan)
+    live_index = next(i for i, s in enumerate(all_stretches) if run.current in s.item_ids)
+    live = all_stretches[live_index]
+    played = live.item_ids[: live.item_ids.index(run.current) + 1]
+    started = min(run.item_starts[i] for i in played if i in run.item_starts)
+    cursor = max(started + live.duration, now)
+
+    timed = {item.id for item in plan.items if item.planned_start is not None}
+    started_segments = {plan.items[plan.index_of(i)].segment_id for i in run.item_starts}
+    item_starts: dict[str, datetime] = {}
+    segment_starts: dict[str, datetime] = {}
+    segment_ends: dict[str, datetime] = {live.segment_id: _whole_second(cursor)}
+    for stretch in all_stretches[live_index + 1 :]:
+        start = max(stretch.planned_start, cursor)
+        cursor = start + stretch.duration
+        head = stretch.item_ids[0]
+        if head in timed and head not in run.item_starts:
+            item_starts[head] = _whole_second(start)
+        if stretch.segment_id not in started_segments:
+            segment_starts.setdefault(stretch.segment_id, _whole_second(start))
+        if stretch.segment_id not in started_segments or stretch.segment_id == live.segment_id:
+            segment_ends[stretch.segment_id] = _whole_second(cursor)
+    return Projection(
+        item_starts=item_starts,
+        segment_starts=segment_starts,
+        segment_ends=segment_ends,
+        show_end=_whole_second(max(show_planned_end, cursor)),
+    )
+
+
+def _whole_second(moment: datetime) -> datetime:
+    rounded = moment.replace(microsecond=0)
+    return rounded + timedelta(seconds=1) if moment.microsecond >= 500_000 else rounded

@@ -1,0 +1,78 @@
+"""What every exporter is given, and what it must say about itself."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from app.domain.show import Plan
+from app.public import EventPublic, ItemPublic, SegmentPublic, TimelineEntryPublic, plan_from_public
+
+GENERATOR = "Régie"
+GENERATOR_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """An event as the public sees it, what happened during its show, and where to read it.
+
+    `now` only closes the item on air in the exports of a show that is still live; everything
+    else is a function of the public data, so the bytes (and their ETag) change only when the
+    programme or its run does.
+    """
+
+    event: EventPublic
+    timeline: tuple[TimelineEntryPublic, ...]
+    event_url: str
+    now: datetime
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.event.timezone)
+
+    @cached_property
+    def plan(self) -> Plan:
+        return plan_from_public(self.event)
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the event's wall clock, with the offset in force then."""
+        return moment.astimezone(self.zone)
+
+    def items(self) -> Iterator[tuple[SegmentPublic, ItemPublic]]:
+        for segment in self.event.segments:
+            for item in segment.items:
+                yield segment, item
+
+
+class Exporter(ABC):
+    """One export format: a file name under `/api/v1/events/{slug}/` and its content type."""
+
+    filename: ClassVar[str]
+    media_type: ClassVar[str]
+    summary: ClassVar[str]
+    description: ClassVar[str]
+    example: ClassVar[str]
+    # What the OpenAPI document says the body is: text, unless the format is JSON.
+    schema: ClassVar[dict[str, Any]] = {"type": "string"}
+
+    @abstractmethod
+    def render(self, data: ExportData) -> bytes:
+        """The whole file; deterministic for the same data."""
+
+
+def speaker_line(item: ItemPublic) -> str:
+    """Who speaks, on one line: « Name (role, organisation), Name ». Empty for a hidden guest."""
+    people = []
+    for speaker in item.speakers:
+        details = ", ".join(part for part in (speaker.role, speaker.organisation) if part)
+        people.append(f"{speaker.name} ({details})" if details else speaker.name)
+    return ", ".join(people)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())

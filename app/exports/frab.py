@@ -1,0 +1,255 @@
+"""The frab / c3voc schedule, as XML and as JSON: what conference apps and pretalx tools read.
+
+One schedule event per programme item, in a single room (the stream). The format needs a start
+and a duration for every event, so items without a planned time of their own get an estimated
+slot: their stretch of the programme shared evenly, on whole minutes (`show.planned_slots`).
+Persons are the item's public speakers only: a mystery guest appears at the reveal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+from app.domain.show import planned_slots
+from app.exports.base import GENERATOR, GENERATOR_VERSION, ExportData, Exporter, one_line
+from app.public import ItemPublic, SegmentPublic
+
+SCHEMA_URL = "https://c3voc.de/schedule/schema.json"
+LANGUAGE = "fr"
+TIMESLOT = "00:05"
+
+
+@dataclass(frozen=True)
+class _Talk:
+    id: int
+    segment: SegmentPublic
+    item: ItemPublic
+    # Aware local times for display; lengths and order come from `length` and UTC, because two
+    # datetimes in the same zone subtract as wall clocks, an hour off across a DST change.
+    start: datetime
+    end: datetime
+
+    @property
+    def length(self) -> timedelta:
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Day:
+    index: int
+    date: date
+    talks: list[_Talk]
+
+    @property
+    def start(self) -> datetime:
+        return min((t.start for t in self.talks), key=lambda moment: moment.astimezone(UTC))
+
+    @property
+    def end(self) -> datetime:
+        return max((t.end for t in self.talks), key=lambda moment: moment.astimezone(UTC))
+
+
+def acronym(slug: str) -> str:
+    """The conference acronym the c3voc schema accepts: no hyphen, at least four characters."""
+    name = slug.replace("-", "_")
+    return name if len(name) >= 4 else f"event_{name}"
+
+
+def _guid(data: ExportData, *parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "regie:" + "/".join((data.event.slug, *parts))))
+
+
+def _hh_mm(length: timedelta) -> str:
+    minutes = int(length.total_seconds()) // 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _room(data: ExportData) -> str:
+    return data.event.location or "Direct"
+
+
+def _days(data: ExportData) -> list[_Day]:
+    slots = planned_slots(data.plan, resolution=timedelta(minutes=1))
+    by_date: dict[date, list[_Talk]] = {}
+    for number, (segment, item) in enumerate(data.items(), start=1):
+        start, end = slots[item.id]
+        talk = _Talk(number, segment, item, data.local(start), data.local(end))
+        by_date.setdefault(talk.start.date(), []).append(talk)
+    return [_Day(index, day, talks) for index, (day, talks) in enumerate(sorted(by_date.items()), start=1)]
+
+
+def _slug(data: ExportData, talk: _Talk) -> str:
+    return re.sub(r"-+$", "", f"{acronym(data.event.slug)}-{talk.id}-{talk.item.id}")
+
+
+def _abstract(item: ItemPublic) -> str:
+    return one_line(item.teaser or "") if item.mystery else one_line(item.description or "")
+
+
+def _details(item: ItemPublic) -> str:
+    return one_line(item.announcement or "") if item.mystery else ""
+
+
+def _biography(role: str | None, organisation: str | None) -> str:
+    return ", ".join(part for part in (role, organisation) if part)
+
+
+class ScheduleJsonExporter(Exporter):
+    filename = "schedule.json"
+    media_type = "application/json"
+    schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["schedule"],
+        "properties": {"schedule": {"type": "object", "required": ["version", "conference"]}},
+    }
+    summary = "The programme in the frab / c3voc schedule format (JSON)"
+    description = (
+        "The c3voc `schedule.json` (https://c3voc.de/schedule/schema.json) that conference apps and "
+        "pretalx tools read: one event per programme item, in one room, local times of the event's "
+        "time zone. Items without a planned time of their own get an estimated slot."
+    )
+    example = (
+        '{"$schema": "https://c3voc.de/schedule/schema.json", "generator": {"name": "Régie", …}, '
+        '"schedule": {"version": "0", "conference": {"acronym": "diner_elus_entreprises_2020", …}}}'
+    )
+
+    def render(self, data: ExportData) -> bytes:
+        return json.dumps(self.document(data), ensure_ascii=False, indent=1).encode()
+
+    def document(self, data: ExportData) -> dict[str, Any]:
+        event, days, room = data.event, _days(data), _room(data)
+        conference: dict[str, Any] = {
+            "acronym": acronym(event.slug),
+            "title": event.title,
+            "start": days[0].date.isoformat(),
+            "end": days[-1].date.isoformat(),
+            "daysCount": len(days),
+            "timeslot_duration": TIMESLOT,
+            "time_zone_name": event.timezone,
+            "url": data.event_url,
+            "rooms": [{"name": room, "guid": _guid(data, "room")}],
+            "days": [
+                {
+                    "index": day.index,
+                    "date": day.date.isoformat(),
+                    "day_start": day.start.isoformat(),
+                    "day_end": day.end.isoformat(),
+                    "rooms": {room: [self._talk(data, talk, room) for talk in day.talks]},
+                }
+                for day in days
+            ],
+        }
+        if event.description:
+            conference["description"] = event.description
+        return {
+            "$schema": SCHEMA_URL,
+            "generator": {"name": GENERATOR, "version": GENERATOR_VERSION},
+            "schedule": {"version": str(event.version), "conference": conference},
+        }
+
+    def _talk(self, data: ExportData, talk: _Talk, room: str) -> dict[str, Any]:
+        item = talk.item
+        return {
+            "id": talk.id,
+            "guid": _guid(data, "item", item.id),
+            "date": talk.start.isoformat(),
+            "start": f"{talk.start:%H:%M}",
+            "duration": _hh_mm(talk.length),
+            "room": room,
+            "slug": _slug(data, talk),
+            "url": data.event_url,
+            "title": one_line(item.title),
+            "subtitle": "",
+            "track": one_line(talk.segment.title),
+            "type": item.kind,
+            "language": LANGUAGE,
+            "abstract": _abstract(item),
+            "description": _details(item) or None,
+            "persons": [
+                {
+                    "name": speaker.name,
+                    "public_name": speaker.name,
+                    "guid": _guid(data, "person", speaker.name),
+                    "biography": _biography(speaker.role, speaker.organisation),
+                }
+                for speaker in item.speakers
+            ],
+            "links": [],
+        }
+
+
+class ScheduleXmlExporter(Exporter):
+    filename = "schedule.xml"
+    media_type = "application/xml; charset=utf-8"
+    summary = "The programme in the frab / c3voc schedule format (XML)"
+    description = (
+        "The frab `schedule.xml` that the c3voc tools, conference apps (Giggity, ConfClerk…) and pretalx "
+        "read: one `<event>` per programme item, in one room, local times of the event's time zone. "
+        "Items without a planned time of their own get an estimated slot."
+    )
+    example = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<schedule><version>0</version><conference>'
+        '<acronym>diner_elus_entreprises_2020</acronym>…</conference><day index="1" …>…</day></schedule>'
+    )
+
+    def render(self, data: ExportData) -> bytes:
+        event, days, room = data.event, _days(data), _room(data)
+        root = ET.Element("schedule")
+        ET.SubElement(root, "generator", name=GENERATOR, version=GENERATOR_VERSION)
+        ET.SubElement(root, "version").text = str(event.version)
+        conference = ET.SubElement(root, "conference")
+        for name, value in (
+            ("acronym", acronym(event.slug)),
+            ("title", event.title),
+            ("start", days[0].date.isoformat()),
+            ("end", days[-1].date.isoformat()),
+            ("days", str(len(days))),
+            ("timeslot_duration", TIMESLOT),
+            ("time_zone_name", event.timezone),
+        ):
+            ET.SubElement(conference, name).text = value
+        for day in days:
+            day_element = ET.SubElement(
+                root,
+                "day",
+                index=str(day.index),
+                date=day.date.isoformat(),
+                start=day.start.isoformat(),
+                end=day.end.isoformat(),
+            )
+            room_element = ET.SubElement(day_element, "room", name=room)
+            for talk in day.talks:
+                self._talk(data, talk, room, room_element)
+        ET.indent(root)
+        body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        return body + b"\n"
+
+    def _talk(self, data: ExportData, talk: _Talk, room: str, parent: ET.Element) -> None:
+        item = talk.item
+        element = ET.SubElement(parent, "event", id=str(talk.id), guid=_guid(data, "item", item.id))
+        for name, value in (
+            ("date", talk.start.isoformat()),
+            ("start", f"{talk.start:%H:%M}"),
+            ("duration", _hh_mm(talk.length)),
+            ("room", room),
+            ("slug", _slug(data, talk)),
+            ("url", data.event_url),
+            ("title", one_line(item.title)),
+            ("subtitle", ""),
+            ("track", one_line(talk.segment.title)),
+            ("type", item.kind),
+            ("language", LANGUAGE),
+            ("abstract", _abstract(item)),
+            ("description", _details(item)),
+        ):
+            ET.SubElement(element, name).text = value
+        persons = ET.SubElement(element, "persons")
+        for speaker in item.speakers:
+            ET.SubElement(persons, "person").text = speaker.name
+        ET.SubElement(element, "links")

@@ -1,0 +1,66 @@
+"""The OpenAPI document holds: schemathesis generates requests from it and checks every answer.
+
+It runs against `regie api` in a process of its own, on a seeded database, with an admin's token
+so that control and programme replacement are exercised beyond their 401. Every check is on
+(status codes, content types, headers and bodies against their documented schemas, server errors,
+rejection of invalid data, acceptance of valid data, authentication).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD, free_port, migrate, regie_env, regie_server, seed
+
+
+@pytest.fixture(scope="module")
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home: Path = tmp_path_factory.mktemp("schemathesis")
+    database = f"sqlite+aiosqlite:///{home / 'regie.db'}"
+    asyncio.run(migrate(database))
+    asyncio.run(seed(database))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = regie_env(REGIE_DATABASE_URL=database)
+    with regie_server("api", "--port", str(port), env=env, health=f"{url}/healthz", log=home / "api.log"):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def admin_token(live_api: str) -> str:
+    response = httpx.post(f"{live_api}/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+# The document the server serves, built from the same code without starting it, so the cases
+# are generated at collection time (schemathesis' lazy `from_fixture` loader does not run on
+# pytest 9); each case is then sent over the network to the real server.
+schema = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite+aiosqlite://")).openapi())
+
+
+@schema.parametrize()
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_the_api_keeps_every_promise_of_its_openapi_document(
+    case: schemathesis.Case, live_api: str, admin_token: str
+) -> None:
+    excluded = []
+    if case.operation.method.upper() == "PUT":
+        # A programme's schema cannot say everything the import checks (ends after it starts,
+        # segments in order, a mystery item with a `hidden` part…): a document valid by the
+        # schema may still be refused with 422 and its located problems — which the other
+        # checks validate against the documented `ProgrammeRefused` body.
+        excluded.append(schemathesis.checks.positive_data_acceptance)
+    case.call_and_validate(
+        base_url=live_api, headers={"Authorization": f"Bearer {admin_token}"}, excluded_checks=excluded
+    )
