@@ -144,16 +144,19 @@ class TimelineEntryPublic(_Public):
 
 
 @dataclass(frozen=True)
-class Programme:
-    """An event with its segments and items, as loaded from the database, and its run."""
+class ProgrammeContent:
+    """Segments and items of one revision of a programme: what changes only on import.
 
-    event: Event
+    Kept apart from the event row (which carries the run and changes on every command) so that
+    one revision can be loaded once and shared by every read until the programme is replaced.
+    """
+
     segments: tuple[Segment, ...]
     items: tuple[Item, ...]
 
     @cached_property
     def plan(self) -> Plan:
-        segment_ids = {segment.pk: segment.id for segment in self.segments}
+        segment_ids = self.segment_ids
         return Plan(
             segments=tuple(PlannedSegment(s.id, s.planned_start, s.planned_end) for s in self.segments),
             items=tuple(
@@ -165,8 +168,36 @@ class Programme:
     def segment_ids(self) -> dict[int | None, str]:
         return {segment.pk: segment.id for segment in self.segments}
 
-    def run(self) -> Run:
+
+@dataclass(frozen=True)
+class Programme:
+    """An event with its segments and items, as loaded from the database, and its run."""
+
+    event: Event
+    content: ProgrammeContent
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self.content.segments
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return self.content.items
+
+    @property
+    def plan(self) -> Plan:
+        return self.content.plan
+
+    @property
+    def segment_ids(self) -> dict[int | None, str]:
+        return self.content.segment_ids
+
+    @cached_property
+    def _run(self) -> Run:
         return Run.from_json(self.event.run, status=self.event.status, version=self.event.version)
+
+    def run(self) -> Run:
+        return self._run
 
 
 def public_item(

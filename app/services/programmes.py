@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from datetime import datetime
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.programme import ProgrammeDocument
 from app.domain.show import Status
 from app.models import Event, Item, Segment, TimelineEntry, utcnow
-from app.public import Programme
+from app.public import Programme, ProgrammeContent
 
 
 class EventNotFound(LookupError):
@@ -28,20 +31,43 @@ async def list_events(session: AsyncSession) -> list[Event]:
     return list(result.scalars())
 
 
+# Programme revisions already loaded by this process, by (database, event, revision). A command
+# changes only the event row; segments and items change only on import, which bumps updated_at.
+_contents: OrderedDict[tuple[str, int, datetime], ProgrammeContent] = OrderedDict()
+_CONTENTS_KEPT = 64
+
+
 async def load_programme(session: AsyncSession, slug: str) -> Programme:
+    """The event with its run (one query) and its programme (cached per revision)."""
     event = (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()  # type: ignore[arg-type]
     if event is None:
         raise EventNotFound(slug)
+    assert event.pk is not None
+    key = (str(session.get_bind().engine.url), event.pk, event.updated_at)
+    content = _contents.get(key)
+    if content is None:
+        content = await _load_content(session, event.pk)
+        _contents[key] = content
+        while len(_contents) > _CONTENTS_KEPT:
+            _contents.popitem(last=False)
+    else:
+        _contents.move_to_end(key)
+    return Programme(event=event, content=content)
+
+
+async def _load_content(session: AsyncSession, event_pk: int) -> ProgrammeContent:
     segments = await session.execute(
-        select(Segment).where(Segment.event_pk == event.pk).order_by(Segment.position)  # type: ignore[arg-type]
+        select(Segment).where(Segment.event_pk == event_pk).order_by(Segment.position)  # type: ignore[arg-type]
     )
     items = await session.execute(
-        select(Item).where(Item.event_pk == event.pk).order_by(Item.segment_pk, Item.position)  # type: ignore[arg-type]
+        select(Item).where(Item.event_pk == event_pk).order_by(Item.segment_pk, Item.position)  # type: ignore[arg-type]
     )
     ordered_segments = tuple(segments.scalars())
     segment_rank = {segment.pk: rank for rank, segment in enumerate(ordered_segments)}
     ordered_items = tuple(sorted(items.scalars(), key=lambda i: (segment_rank[i.segment_pk], i.position)))
-    return Programme(event=event, segments=ordered_segments, items=ordered_items)
+    # Shared across sessions from now on: detach them so no session ever refreshes or flushes them.
+    session.expunge_all()
+    return ProgrammeContent(segments=ordered_segments, items=ordered_items)
 
 
 async def load_timeline(session: AsyncSession, event: Event) -> list[TimelineEntry]:
