@@ -1,0 +1,1 @@
+"""Régie's HTMX frontend: pages for viewers and moderators, built on the public API only."""

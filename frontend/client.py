@@ -1,0 +1,250 @@
+"""The frontend's only way to the backend: the public HTTP API and its live WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from frontend.models import Event, EventSummary, LiveState, TimelineEntry, parse_timeline
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """The API refused or could not answer; `detail` is its sentence, for logs, never for users."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class ApiUnavailable(ApiError):
+    """The backend could not be reached, timed out, or failed (5xx)."""
+
+
+class NotFound(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    pass
+
+
+class Forbidden(ApiError):
+    pass
+
+
+class Invalid(ApiError):
+    pass
+
+
+class Conflict(ApiError):
+    """Someone acted first, or the action does not fit the state: `live` is the state now."""
+
+    def __init__(self, detail: str, live: LiveState | None) -> None:
+        super().__init__(409, detail)
+        self.live = live
+
+
+def _path(slug: str) -> str:
+    return "/api/v1/events/" + quote(slug, safe="")
+
+
+class ApiClient:
+    """A typed client of the public API v1, sharing one connection pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            headers={"Accept": "application/json", "User-Agent": "regie-frontend"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def list_events(self) -> list[EventSummary]:
+        payload = await self._get_json("/api/v1/events")
+        items = payload if isinstance(payload, list) else payload.get("events", [])
+        return [EventSummary.model_validate(item) for item in items]
+
+    async def get_event(self, slug: str) -> Event:
+        return Event.model_validate(await self._get_json(_path(slug)))
+
+    async def get_live(self, slug: str) -> LiveState:
+        return LiveState.model_validate(await self._get_json(_path(slug) + "/live"))
+
+    async def get_timeline(self, slug: str) -> list[TimelineEntry]:
+        return parse_timeline(await self._get_json(_path(slug) + "/timeline"))
+
+    async def login(self, username: str, password: str) -> str:
+        """The bearer token of a moderator; Unauthorized when the credentials are wrong."""
+        response = await self._send(
+            "POST", "/api/v1/auth/token", data={"username": username, "password": password}
+        )
+        token = _json(response).get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ApiUnavailable(response.status_code, "the token answer has no access_token")
+        return token
+
+    async def control(
+        self, slug: str, *, token: str, action: str, expected_version: int, target: str | None = None
+    ) -> LiveState:
+        response = await self._send(
+            "POST",
+            _path(slug) + "/control",
+            json={"action": action, "expected_version": expected_version, "target": target},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return LiveState.model_validate(_json(response))
+
+    async def _get_json(self, path: str) -> Any:
+        return _json(await self._send("GET", path))
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(0, f"{method} {path}: {error!r}") from error
+        if response.is_success:
+            return response
+        raise _error_for(response)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as error:
+        raise ApiUnavailable(response.status_code, "the API answered something that is not JSON") from error
+
+
+def _error_for(response: httpx.Response) -> ApiError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    text = detail if isinstance(detail, str) else response.reason_phrase
+    if status == 409:
+        live = None
+        if isinstance(body, dict) and isinstance(body.get("live"), dict):
+            try:
+                live = LiveState.model_validate(body["live"])
+            except ValidationError:
+                live = None
+        return Conflict(text, live)
+    by_status: dict[int, type[ApiError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 422: Invalid}
+    if status in by_status:
+        return by_status[status](status, text)
+    if status >= 500:
+        return ApiUnavailable(status, text)
+    return Invalid(status, text)
+
+
+# --- the upstream subscription -------------------------------------------------------------------
+
+
+class LiveListener(Protocol):
+    """Who hears an upstream subscription: connection changes and each live state, in order."""
+
+    async def upstream_connected(self) -> None: ...
+
+    async def upstream_lost(self, reason: str) -> None: ...
+
+    async def live_received(self, live: LiveState) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter, capped low: viewers must be back on the live state within
+    3 s of the backend's return, and the jitter keeps many frontends from reconnecting in step."""
+
+    first: float = 0.2
+    cap: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.first * 2.0 ** min(attempt, 16))
+        return ceiling * (0.5 + random.SystemRandom().random() / 2)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class LiveFeed:
+    """One subscription to an event's live WebSocket, reconnecting until cancelled."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        backoff: Backoff | None = None,
+        open_timeout: float = 5.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.url = url
+        self._backoff = backoff or Backoff()
+        self._open_timeout = open_timeout
+        self._sleep = sleep
+
+    async def run(self, listener: LiveListener) -> None:
+        """Deliver live states to `listener` forever; only cancellation stops it."""
+        attempt = 0
+        while True:
+            reason = "closed"
+            try:
+                async with connect(
+                    self.url,
+                    open_timeout=self._open_timeout,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                    max_size=4 * 2**20,
+                    # Messages are small and frequent: compression costs more CPU than it saves.
+                    compression=None,
+                    user_agent_header="regie-frontend",
+                ) as socket:
+                    attempt = 0
+                    await listener.upstream_connected()
+                    async for raw in socket:
+                        live = parse_live_message(raw)
+                        if live is not None:
+                            await listener.live_received(live)
+            except InvalidStatus as error:
+                reason = f"refused with HTTP {error.response.status_code}"
+            except (OSError, TimeoutError, WebSocketException) as error:
+                reason = repr(error)
+            logger.info("live feed %s lost: %s", self.url, reason)
+            await listener.upstream_lost(reason)
+            await self._sleep(self._backoff.delay(attempt))
+            attempt += 1
+
+
+def parse_live_message(raw: str | bytes) -> LiveState | None:
+    """The live state of one upstream message, or None for anything else (logged, not fatal)."""
+    try:
+        message = json.loads(raw)
+        if isinstance(message, dict) and message.get("type") == "live":
+            return LiveState.model_validate(message["live"])
+    except (ValueError, KeyError, ValidationError):
+        logger.warning("ignored a malformed live message (%d bytes)", len(raw))
+    return None

@@ -1,0 +1,353 @@
+"""The per-event hub: one upstream subscription per event while it has viewers, each change
+rendered once into HTML fragments, the same string pushed to every viewer of that event.
+
+Each viewer has a single-slot mailbox holding the newest message: messages carry the whole state,
+so a viewer that cannot keep up skips the states it missed and gets the latest one, memory stays
+bounded whatever the viewer does, and the fan-out never waits on any socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import quote
+
+from frontend.client import ApiClient, ApiError, LiveFeed
+from frontend.models import Event, LiveState
+from frontend.presenter import ShowView, show_view
+from frontend.render import Renderer
+
+logger = logging.getLogger(__name__)
+
+Channel = Literal["public", "console"]
+CHANNELS: tuple[Channel, ...] = ("public", "console")
+
+# Sent to every viewer when nothing else happened for a while: the browser treats a silent socket
+# as dead (a laptop waking from sleep does not learn that its TCP connection died).
+HEARTBEAT = '<span id="live-beat" hidden></span>'
+
+# Close codes the browser script understands: 1012 "service restart" makes htmx reconnect at once;
+# 1013 "try again later" for a viewer dropped because it stopped reading.
+SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What every viewer of one channel receives, rendered once: `seq` counts publications."""
+
+    seq: int
+    view: ShowView | None
+    messages: dict[Channel, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.view.version if self.view is not None else -1
+
+
+SendText = Callable[[str], Awaitable[None]]
+CloseSocket = Callable[[int], Awaitable[None]]
+
+
+class Viewer:
+    """One browser socket, written by its own task from a single-slot mailbox."""
+
+    def __init__(
+        self, channel: Channel, send: SendText, close: CloseSocket, *, send_timeout: float = 10.0
+    ) -> None:
+        self.channel = channel
+        self._send = send
+        self._close = close
+        self._send_timeout = send_timeout
+        self._pending: str | None = None
+        self._beat = False
+        self._close_code: int | None = None
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def offer(self, message: str) -> None:
+        """Replace whatever was waiting: the newest state supersedes the ones before it."""
+        self._pending = message
+        self._wake.set()
+
+    def beat(self) -> None:
+        self._beat = True
+        self._wake.set()
+
+    def close(self, code: int) -> None:
+        self._close_code = code
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until the socket fails, stops reading, or the hub closes it."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # lands as the send completes, and this task would then wait forever.
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._close_code is not None:
+                await self._close_quietly(self._close_code, self._send_timeout)
+                return
+            message, self._pending = self._pending, None
+            if message is None and self._beat:
+                message = HEARTBEAT
+            self._beat = False
+            if message is None:
+                continue
+            try:
+                async with asyncio.timeout(self._send_timeout):
+                    await self._send(message)
+            except TimeoutError:
+                logger.info("dropped a viewer that stopped reading for %.0f s", self._send_timeout)
+                await self._close_quietly(TRY_AGAIN_LATER, 1.0)
+                return
+            except Exception:  # the socket is gone, whichever way the server reports it
+                return
+            self.sent += 1
+
+    async def _close_quietly(self, code: int, within: float) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(within):
+                await self._close(code)
+
+
+class EventHub:
+    """The live state of one event, kept current from upstream and fanned out to its viewers."""
+
+    def __init__(
+        self,
+        slug: str,
+        *,
+        api: ApiClient,
+        feed: LiveFeed,
+        renderer: Renderer,
+        heartbeat_seconds: float = 10.0,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.slug = slug
+        self._api = api
+        self._feed = feed
+        self._renderer = renderer
+        self._heartbeat_seconds = heartbeat_seconds
+        self._retry_seconds = retry_seconds
+        self._viewers: set[Viewer] = set()
+        self._event: Event | None = None
+        self._event_version = -1
+        self._refetch = True
+        self._pending: LiveState | None = None
+        self._link_up = True
+        self._seq = 0
+        self._snapshot = Snapshot(seq=0, view=None)
+        self._wake = asyncio.Event()
+        self._published = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.renders = 0
+        self.event_fetches = 0
+        # The backend's clock minus ours, from the last live state: pages tick on the backend's
+        # time, the one every screen of the show agrees on (network delay neglected).
+        self.clock_offset = 0.0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._feed.run(self), name=f"live-feed:{self.slug}"),
+            asyncio.create_task(self._render_loop(), name=f"live-render:{self.slug}"),
+            asyncio.create_task(self._heartbeat_loop(), name=f"live-heartbeat:{self.slug}"),
+        ]
+
+    async def stop(self, close_code: int = SERVICE_RESTART) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        for viewer in list(self._viewers):
+            viewer.close(close_code)
+
+    # --- viewers -----------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self._viewers)
+
+    def attach(self, viewer: Viewer) -> None:
+        """Add a viewer and hand it the current state at once, whatever version that is."""
+        self._viewers.add(viewer)
+        message = self._snapshot.messages.get(viewer.channel)
+        if message:
+            viewer.offer(message)
+
+    def detach(self, viewer: Viewer) -> None:
+        self._viewers.discard(viewer)
+
+    async def advance(self, live: LiveState) -> Snapshot:
+        """Take a state learnt elsewhere (a control answer) and wait until it is rendered, so the
+        moderator's answer and every viewer's update are the same bytes. Callers bound the wait."""
+        self._accept(live, force=False)
+        while self._snapshot.version < live.version:
+            await self._published.wait()
+        return self._snapshot
+
+    # --- upstream (LiveListener) ---------------------------------------------------------------
+
+    async def upstream_connected(self) -> None:
+        # Whatever happened while the link was down, the programme is re-read with the next state.
+        self._refetch = True
+
+    async def upstream_lost(self, reason: str) -> None:
+        if self._link_up:
+            self._link_up = False
+            self._publish(self._snapshot.view)
+
+    async def live_received(self, live: LiveState) -> None:
+        if live.event != self.slug:
+            logger.warning("ignored a live state of %r on the feed of %r", live.event, self.slug)
+            return
+        self.clock_offset = (live.server_time - datetime.now(UTC)).total_seconds()
+        self._accept(live, force=self._refetch)
+
+    def _accept(self, live: LiveState, *, force: bool) -> None:
+        newest = max(self._snapshot.version, self._pending.version if self._pending else -1)
+        if live.version < newest or (live.version == newest and not force):
+            return
+        self._pending = live
+        self._wake.set()
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    async def _render_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            live, self._pending = self._pending, None
+            if live is None:
+                continue
+            fresh = False
+            try:
+                event, fresh = await self._programme(live)
+                if event is not None:
+                    self._link_up = True
+                    self._publish(show_view(event, live))
+            except Exception:
+                logger.exception("could not render version %s of %s", live.version, self.slug)
+            if fresh:
+                continue
+            # Rendered with an older programme, or not at all: try again, unless a newer state
+            # arrives meanwhile (it brings its own attempt).
+            await asyncio.sleep(self._retry_seconds)
+            if self._pending is None:
+                self._pending = live
+                self._wake.set()
+
+    async def _programme(self, live: LiveState) -> tuple[Event | None, bool]:
+        """The programme for this version, and whether it is current: fetched once per change (a
+        reveal changes item data), never per viewer; the last one known stands in meanwhile when
+        the API cannot answer."""
+        if self._event is not None and self._event_version >= live.version and not self._refetch:
+            return self._event, True
+        try:
+            event = await self._api.get_event(self.slug)
+        except ApiError as error:
+            logger.warning("programme of %s unavailable: %s", self.slug, error)
+            return self._event, False
+        self.event_fetches += 1
+        self._event = event
+        self._event_version = max(live.version, event.version if event.version is not None else -1)
+        self._refetch = False
+        return event, True
+
+    def _publish(self, view: ShowView | None) -> None:
+        link = self._renderer.link_status(up=self._link_up)
+        messages: dict[Channel, str] = {}
+        if view is None:
+            messages = {"public": link, "console": link}
+        else:
+            self.renders += 1
+            messages = {
+                "public": link + self._renderer.live_fragments(view),
+                "console": link + self._renderer.console_fragments(view),
+            }
+        self._seq += 1
+        self._snapshot = Snapshot(seq=self._seq, view=view, messages=messages)
+        for viewer in self._viewers:
+            viewer.offer(messages[viewer.channel])
+        self._published.set()
+        self._published = asyncio.Event()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_seconds)
+            for viewer in self._viewers:
+                viewer.beat()
+
+
+HubFactory = Callable[[str], EventHub]
+
+
+class HubRegistry:
+    """The hubs of the events that have viewers; a hub outlives its last viewer by `linger`."""
+
+    def __init__(self, factory: HubFactory, *, linger_seconds: float = 30.0) -> None:
+        self._factory = factory
+        self._linger = linger_seconds
+        self._hubs: dict[str, EventHub] = {}
+        self._users: dict[str, int] = {}
+        self._reapers: dict[str, asyncio.Task[None]] = {}
+
+    def get(self, slug: str) -> EventHub | None:
+        return self._hubs.get(slug)
+
+    def acquire(self, slug: str) -> EventHub:
+        reaper = self._reapers.pop(slug, None)
+        if reaper is not None:
+            reaper.cancel()
+        hub = self._hubs.get(slug)
+        if hub is None:
+            hub = self._hubs[slug] = self._factory(slug)
+            hub.start()
+        self._users[slug] = self._users.get(slug, 0) + 1
+        return hub
+
+    def release(self, slug: str) -> None:
+        users = self._users.get(slug, 0) - 1
+        self._users[slug] = max(users, 0)
+        if users <= 0 and slug in self._hubs and slug not in self._reapers:
+            self._reapers[slug] = asyncio.create_task(self._reap(slug), name=f"live-reap:{slug}")
+
+    async def _reap(self, slug: str) -> None:
+        await asyncio.sleep(self._linger)
+        self._reapers.pop(slug, None)
+        if self._users.get(slug, 0) > 0:
+            return
+        self._users.pop(slug, None)
+        hub = self._hubs.pop(slug, None)
+        if hub is not None:
+            await hub.stop()
+
+    async def aclose(self, close_code: int = SERVICE_RESTART) -> None:
+        for reaper in self._reapers.values():
+            reaper.cancel()
+        self._reapers.clear()
+        hubs, self._hubs = list(self._hubs.values()), {}
+        self._users.clear()
+        for hub in hubs:
+            await hub.stop(close_code)
+
+
+def hub_factory(api: ApiClient, renderer: Renderer, api_ws_url: str) -> HubFactory:
+    def make(slug: str) -> EventHub:
+        feed = LiveFeed(f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws")
+        return EventHub(slug, api=api, feed=feed, renderer=renderer)
+
+    return make

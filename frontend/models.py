@@ -1,0 +1,129 @@
+"""What the public API answers, as the frontend reads it.
+
+The contract only ever adds fields, so every model ignores what it does not know: a newer
+backend must not break an older frontend in the middle of a show.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEDULED, LIVE, ENDED = "scheduled", "live", "ended"
+
+
+class _ApiModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Speaker(_ApiModel):
+    name: str
+    role: str | None = None
+    organisation: str | None = None
+
+
+class Item(_ApiModel):
+    id: str
+    position: int = 0
+    segment_id: str | None = None
+    kind: str = "talk"
+    title: str
+    description: str | None = None
+    planned_start: datetime | None = None
+    speakers: list[Speaker] = Field(default_factory=list)
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+    mystery: bool = False
+    revealed: bool = False
+    revealed_at: datetime | None = None
+    teaser: str | None = None
+    announcement: str | None = None
+
+    @property
+    def secret(self) -> bool:
+        """A mystery the public has not seen yet."""
+        return self.mystery and not self.revealed
+
+
+class SegmentSummary(_ApiModel):
+    id: str
+    position: int = 0
+    title: str
+    planned_start: datetime
+    planned_end: datetime
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+
+
+class Segment(SegmentSummary):
+    items: list[Item] = Field(default_factory=list)
+
+
+class EventSummary(_ApiModel):
+    slug: str
+    title: str
+    subtitle: str | None = None
+    timezone: str = "Europe/Paris"
+    starts_at: datetime
+    ends_at: datetime
+    status: str = SCHEDULED
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+
+class Event(EventSummary):
+    description: str | None = None
+    location: str | None = None
+    organiser: str | None = None
+    partners: list[str] = Field(default_factory=list)
+    see_also: list[str] = Field(default_factory=list)
+    stream_url: str | None = None
+    replay_url: str | None = None
+    version: int | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    segments: list[Segment] = Field(default_factory=list)
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for segment in self.segments for item in segment.items]
+
+
+class LiveState(_ApiModel):
+    event: str
+    version: int
+    status: str
+    server_time: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    segment: SegmentSummary | None = None
+    item: Item | None = None
+    next_item: Item | None = None
+    drift_seconds: float = 0
+
+
+class TimelineEntry(_ApiModel):
+    version: int
+    at: datetime
+    action: str
+    segment_id: str | None = None
+    item_id: str | None = None
+    offset_seconds: float | None = None
+
+
+def parse_timeline(payload: Any) -> list[TimelineEntry]:
+    """The timeline is a list; an envelope object (`{"entries": [...]}`) is accepted too."""
+    if isinstance(payload, dict):
+        payload = payload.get("entries", payload.get("timeline", []))
+    if not isinstance(payload, list):
+        return []
+    return [TimelineEntry.model_validate(entry) for entry in payload]

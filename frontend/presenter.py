@@ -1,0 +1,213 @@
+"""What a page shows, computed from the API's data: the running order with past / live / coming,
+the guests revealed so far, what the console may do. Pure functions, no I/O, easy to test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+from zoneinfo import ZoneInfo
+
+from frontend.models import ENDED, LIVE, SCHEDULED, Event, Item, LiveState, Segment, TimelineEntry
+
+State = Literal["past", "skipped", "live", "coming"]
+
+STATE_LABELS: dict[str, str] = {
+    "past": "terminé",
+    "skipped": "non présenté",
+    "live": "en cours",
+    "coming": "à venir",
+}
+STATUS_LABELS: dict[str, str] = {SCHEDULED: "À venir", LIVE: "En direct", ENDED: "Terminé"}
+KIND_LABELS: dict[str, str] = {
+    "talk": "Intervention",
+    "debate": "Débat",
+    "announcement": "Annonce",
+    "closing": "Clôture",
+    "welcome": "Accueil",
+    "testimony": "Témoignage",
+    "break": "Pause",
+    "workshop": "Atelier",
+}
+VIDEO_SUFFIXES = (".mp4", ".webm", ".ogv", ".ogg", ".mov", ".m4v")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    item: Item
+    state: State
+    is_next: bool
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    segment: Segment
+    state: State
+    items: tuple[ItemView, ...]
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass(frozen=True, slots=True)
+class ShowView:
+    """One version of the show, ready for the templates of the live page and the console."""
+
+    event: Event
+    live: LiveState
+    segments: tuple[SegmentView, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.event.zone
+
+    @property
+    def version(self) -> int:
+        return self.live.version
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.live.status, self.live.status)
+
+    @property
+    def guests(self) -> tuple[Item, ...]:
+        """The mystery guests revealed so far, in the order of the programme."""
+        return tuple(item for item in self.event.items if item.mystery and item.revealed)
+
+    @property
+    def can_start(self) -> bool:
+        return self.live.status == SCHEDULED
+
+    @property
+    def can_move(self) -> bool:
+        return self.live.status == LIVE
+
+    @property
+    def reveal_now(self) -> Item | None:
+        """The live item, when it is a mystery still to reveal: the console's `R` reveals it."""
+        item = self.live.item
+        return item if item is not None and item.secret else None
+
+
+def item_state(index: int, live_index: int | None, item: Item, status: str) -> State:
+    if status == SCHEDULED:
+        return "coming"
+    if live_index is None:
+        if status == ENDED:
+            return "past" if item.actual_start is not None else "skipped"
+        return "coming"
+    if index == live_index:
+        return "live" if status == LIVE else "past"
+    if index < live_index:
+        return "past" if item.actual_start is not None else "skipped"
+    return "skipped" if status == ENDED else "coming"
+
+
+def show_view(event: Event, live: LiveState) -> ShowView:
+    items = event.items
+    live_id = live.item.id if live.item is not None else None
+    next_id = live.next_item.id if live.next_item is not None else None
+    live_index = next((i for i, item in enumerate(items) if item.id == live_id), None)
+    segments: list[SegmentView] = []
+    index = 0
+    for segment in event.segments:
+        views: list[ItemView] = []
+        for item in segment.items:
+            state = item_state(index, live_index, item, live.status)
+            views.append(ItemView(item=item, state=state, is_next=item.id == next_id))
+            index += 1
+        segments.append(SegmentView(segment=segment, state=_segment_state(views), items=tuple(views)))
+    return ShowView(event=event, live=live, segments=tuple(segments))
+
+
+def _segment_state(items: list[ItemView]) -> State:
+    states = {view.state for view in items}
+    if "live" in states:
+        return "live"
+    if "coming" in states:
+        return "past" if states & {"past"} else "coming"
+    return "past" if "past" in states else "skipped"
+
+
+# --- the replay page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """When a segment or an item actually started, and where that is in the show's recording."""
+
+    title: str
+    level: Literal["segment", "item"]
+    planned: datetime | None
+    actual: datetime | None
+    offset_seconds: float | None
+    item: Item | None = None
+
+
+def show_started_at(event: Event, timeline: list[TimelineEntry]) -> datetime | None:
+    if event.started_at is not None:
+        return event.started_at
+    return next((entry.at for entry in timeline if entry.action == "start"), None)
+
+
+def chapters(event: Event, timeline: list[TimelineEntry]) -> list[Chapter]:
+    """Segments and items in programme order, each with its first actual start.
+
+    The timeline is the record of what happened; the programme's `actual_start` fills in when
+    the timeline does not name an item (an older backend, or an item entered by `goto`).
+    """
+    started = show_started_at(event, timeline)
+    first_item: dict[str, TimelineEntry] = {}
+    first_segment: dict[str, TimelineEntry] = {}
+    for entry in timeline:
+        if entry.action == "reveal":
+            continue
+        if entry.item_id and entry.item_id not in first_item:
+            first_item[entry.item_id] = entry
+        if entry.segment_id and entry.segment_id not in first_segment:
+            first_segment[entry.segment_id] = entry
+
+    def when(entry: TimelineEntry | None, fallback: datetime | None) -> tuple[datetime | None, float | None]:
+        if entry is not None:
+            offset = entry.offset_seconds
+            if offset is None and started is not None:
+                offset = (entry.at - started).total_seconds()
+            return entry.at, offset
+        if fallback is not None and started is not None:
+            return fallback, (fallback - started).total_seconds()
+        return fallback, None
+
+    result: list[Chapter] = []
+    for segment in event.segments:
+        at, offset = when(first_segment.get(segment.id), segment.actual_start)
+        result.append(Chapter(segment.title, "segment", segment.planned_start, at, offset))
+        for item in segment.items:
+            at, offset = when(first_item.get(item.id), item.actual_start)
+            result.append(Chapter(item.title, "item", item.planned_start, at, offset, item))
+    return result
+
+
+def replay_kind(url: str | None) -> Literal["video", "youtube", "link", "none"]:
+    if not url:
+        return "none"
+    parsed = urlparse(url)
+    if parsed.path.lower().endswith(VIDEO_SUFFIXES):
+        return "video"
+    host = (parsed.hostname or "").removeprefix("www.").removeprefix("m.")
+    if host in {"youtube.com", "youtu.be"}:
+        return "youtube"
+    return "link"
+
+
+def youtube_at(url: str, seconds: float) -> str:
+    """The same YouTube link, starting at `seconds`."""
+    parsed = urlparse(url)
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    query["t"] = f"{max(0, int(seconds))}s"
+    return urlunparse(parsed._replace(query=urlencode(query)))

@@ -1,0 +1,1 @@
+"""The frontend's pages and sockets, one module per feature."""

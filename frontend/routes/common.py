@@ -1,0 +1,87 @@
+"""Helpers shared by the routes: rendering a page, serving a viewer's socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.websockets import WebSocket, WebSocketState
+
+from frontend.client import ApiUnavailable, NotFound
+from frontend.live import Channel, Viewer
+from frontend.security import same_origin
+from frontend.services import SLUG, Services
+
+
+def page(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    cache: str = "no-cache",
+) -> HTMLResponse:
+    services: Services = request.app.state.services
+    html = services.renderer.page(template, context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": cache})
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def origin_allowed(connection: Request | WebSocket, services: Services) -> bool:
+    scheme = connection.url.scheme
+    return same_origin(connection.headers, scheme=scheme, allowed=services.settings.allowed_origins)
+
+
+async def open_event_socket(websocket: WebSocket, services: Services, slug: str) -> bool:
+    """Refuse, before accepting, a socket from another site or for an event that does not exist."""
+    if not origin_allowed(websocket, services) or not SLUG.fullmatch(slug):
+        await websocket.close(code=1008)
+        return False
+    if services.hubs.get(slug) is None:
+        try:
+            await services.api.get_event(slug)
+        except NotFound:
+            await websocket.close(code=1008)
+            return False
+        except ApiUnavailable:
+            pass  # the hub will say the link is down, and catch up when the backend is back
+    await websocket.accept()
+    return True
+
+
+async def serve_viewer(websocket: WebSocket, services: Services, slug: str, channel: Channel) -> None:
+    """Attach an accepted socket to its event's hub until either side leaves."""
+    hub = services.hubs.acquire(slug)
+
+    async def close(code: int) -> None:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            await websocket.close(code=code)
+
+    viewer = Viewer(channel, websocket.send_text, close)
+    sender = asyncio.create_task(viewer.run())
+    listener = asyncio.create_task(_until_disconnect(websocket))
+    hub.attach(viewer)
+    try:
+        await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.detach(viewer)
+        services.hubs.release(slug)
+        for task in (sender, listener):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    # Viewers send nothing that matters: read only to learn when they leave.
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return

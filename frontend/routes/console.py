@@ -1,0 +1,239 @@
+"""The moderators' console: the page, its socket, and the presses it sends to the API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.websockets import WebSocket
+
+from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
+from frontend.presenter import show_view
+from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
+from frontend.security import CSRF_FIELD, CSRF_HEADER, ModeratorSession, csrf_token, csrf_valid
+from frontend.services import Services, check_slug, services_of
+
+router = APIRouter()
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+ACTIONS = {
+    "start": "Démarrer",
+    "next": "Suivant",
+    "previous": "Précédent",
+    "goto": "Aller à",
+    "reveal": "Révéler",
+    "end": "Terminer",
+}
+# Close code for a console socket without a session: the page script sends the moderator to /login.
+SESSION_EXPIRED = 4401
+
+
+def _console_url(slug: str) -> str:
+    return f"/events/{slug}/console"
+
+
+def _login_url(slug: str, notice: str) -> str:
+    return f"/login?next={quote(_console_url(slug), safe='/')}&notice={notice}"
+
+
+@router.get("/events/{slug}/console", response_class=HTMLResponse)
+async def console_page(request: Request, slug: str, services: ServicesDep) -> Response:
+    check_slug(slug)
+    moderator = services.moderator(request)
+    if moderator is None:
+        return RedirectResponse(_login_url(slug, "required"), status_code=303)
+    view = await services.view(slug)
+    server_now = services.server_now(slug)
+    context = {
+        "view": view,
+        "username": moderator.username,
+        "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
+        "server_now": server_now,
+        "server_now_ms": int(server_now.timestamp() * 1000),
+    }
+    return page(request, "console.html", context, cache="no-store")
+
+
+@router.websocket("/events/{slug}/console/ws")
+async def console_socket(websocket: WebSocket, slug: str) -> None:
+    services = services_of(websocket)
+    if services.moderator(websocket) is None:
+        if origin_allowed(websocket, services):
+            await websocket.accept()
+            await websocket.close(code=SESSION_EXPIRED)
+        else:
+            await websocket.close(code=1008)
+        return
+    if await open_event_socket(websocket, services, slug):
+        await serve_viewer(websocket, services, slug, "console")
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    action: str
+    expected_version: int
+    target: str | None
+
+    @property
+    def label(self) -> str:
+        return ACTIONS[self.action]
+
+
+@router.post("/events/{slug}/console/control", response_class=HTMLResponse)
+async def control(request: Request, slug: str, services: ServicesDep) -> Response:
+    check_slug(slug)
+    moderator = services.moderator(request)
+    if moderator is None:
+        return _session_expired(request, slug)
+    form = await request.form()
+    token = request.headers.get(CSRF_HEADER) or _str(form.get(CSRF_FIELD))
+    if not origin_allowed(request, services) or not csrf_valid(
+        services.settings.secret_key, moderator.id, token
+    ):
+        return _flash(
+            services,
+            "Cette page a expiré : rechargez-la avant d'agir (aucune commande n'a été envoyée).",
+            403,
+        )
+    press = _parse_press(
+        _str(form.get("action")), _str(form.get("expected_version")), _str(form.get("target"))
+    )
+    if press is None:
+        return _flash(
+            services, "Commande incomprise : rechargez la page (aucune commande n'a été envoyée).", 400
+        )
+    return await _send_press(request, services, moderator, slug, press)
+
+
+async def _send_press(
+    request: Request, services: Services, moderator: ModeratorSession, slug: str, press: Press
+) -> Response:
+    try:
+        live = await services.api.control(
+            slug,
+            token=moderator.api_token,
+            action=press.action,
+            expected_version=press.expected_version,
+            target=press.target,
+        )
+    except Conflict as conflict:
+        current = conflict.live or await _live_or_none(services, slug)
+        if current is None:
+            return _flash(services, f"« {press.label} » n'a pas pu être appliqué. Rechargez la page.", 409)
+        if current.version != press.expected_version:
+            message = (
+                f"Un autre modérateur a agi avant vous : le direct est passé à la version {current.version}. "
+                f"Votre commande « {press.label} » n'a pas été appliquée ; l'état à jour est affiché, "
+                "vérifiez-le avant de recommencer."
+            )
+        else:
+            message = f"« {press.label} » n'est pas possible maintenant : {_why_not(press, current)}"
+        return await _state_answer(services, slug, current, message, "warning", 409)
+    except Unauthorized:
+        services.sessions.delete(moderator.id)
+        return _session_expired(request, slug)
+    except Forbidden:
+        return _flash(services, "Votre compte n'a pas le droit de piloter ce direct.", 403, "error")
+    except NotFound:
+        return _flash(
+            services, "Ce moment n'existe plus dans le programme : rechargez la page.", 404, "error"
+        )
+    except Invalid:
+        return _flash(services, "Commande refusée par la régie : rechargez la page.", 422, "error")
+    except ApiUnavailable:
+        return _flash(
+            services,
+            f"La régie ne répond pas : « {press.label} » n'a peut-être pas été appliqué. "
+            "Attendez que l'état se mette à jour avant de recommencer.",
+            503,
+            "error",
+        )
+    return await _state_answer(services, slug, live, _done(press, live), "success", 200)
+
+
+async def _state_answer(
+    services: Services, slug: str, live: LiveState, message: str, level: str, status: int
+) -> Response:
+    """The flash, then the console's fragments for `live`: the very bytes its viewers receive."""
+    hub = services.hubs.get(slug)
+    if hub is not None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):
+                await hub.advance(live)
+        fragments = hub.snapshot.messages.get("console", "")
+    else:
+        event = await services.api.get_event(slug)
+        fragments = services.renderer.console_fragments(show_view(event, live))
+    body = services.renderer.flash(message, level=level) + fragments
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def _live_or_none(services: Services, slug: str) -> LiveState | None:
+    try:
+        return await services.api.get_live(slug)
+    except (ApiUnavailable, NotFound):
+        return None
+
+
+def _done(press: Press, live: LiveState) -> str:
+    title = f"« {live.item.title} »" if live.item is not None else "—"
+    if press.action == "start":
+        return f"Le direct a commencé : {title} est à l'antenne (version {live.version})."
+    if press.action == "end" or live.status == ENDED:
+        return f"Le direct est terminé (version {live.version})."
+    if press.action == "reveal":
+        return f"Invité mystère révélé au public (version {live.version})."
+    return f"À l'antenne : {title} (version {live.version})."
+
+
+def _why_not(press: Press, live: LiveState) -> str:
+    if press.action == "start":
+        return "le direct a déjà commencé." if live.status == LIVE else "le direct est terminé."
+    if live.status == SCHEDULED:
+        return "le direct n'a pas encore commencé ; démarrez-le d'abord."
+    if live.status == ENDED:
+        return "le direct est terminé."
+    if press.action == "next" and live.next_item is None:
+        return "c'est le dernier moment du programme ; utilisez « Terminer » pour finir le direct."
+    if press.action == "previous":
+        return "vous êtes déjà au premier moment du programme."
+    if press.action == "reveal":
+        return "cet invité est déjà révélé."
+    if press.action == "goto":
+        return "ce moment est déjà à l'antenne."
+    return "l'état du direct ne le permet pas."
+
+
+def _parse_press(action: str | None, version: str | None, target: str | None) -> Press | None:
+    if action not in ACTIONS or version is None or not version.isdigit():
+        return None
+    target = (target or "").strip() or None
+    if action in {"goto", "reveal"} and target is None:
+        return None
+    return Press(action=action, expected_version=int(version), target=target)
+
+
+def _flash(services: Services, message: str, status: int, level: str = "warning") -> HTMLResponse:
+    return HTMLResponse(
+        services.renderer.flash(message, level=level),
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _session_expired(request: Request, slug: str) -> Response:
+    url = _login_url(slug, "expired")
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

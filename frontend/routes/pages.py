@@ -1,0 +1,96 @@
+"""Public pages: the events, an event's live page and its socket, the replay page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.websockets import WebSocket
+
+from frontend.client import ApiError
+from frontend.models import LIVE, SCHEDULED, EventSummary
+from frontend.presenter import STATUS_LABELS, chapters, replay_kind, show_started_at, youtube_at
+from frontend.routes.common import open_event_socket, page, serve_viewer
+from frontend.services import Services, check_slug, services_of
+
+router = APIRouter()
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+def running_order(events: list[EventSummary], now: datetime) -> list[tuple[str, list[EventSummary]]]:
+    """Live events first, then the coming ones soonest first, then the past ones latest first.
+
+    An event still `scheduled` whose end has passed (a programme never run live) is past.
+    """
+    live = [e for e in events if e.status == LIVE]
+    coming = sorted(
+        (e for e in events if e.status == SCHEDULED and e.ends_at > now), key=lambda e: e.starts_at
+    )
+    past = sorted(
+        (e for e in events if e not in live and e not in coming), key=lambda e: e.starts_at, reverse=True
+    )
+    groups = [("En direct", live), ("À venir", coming), ("Déjà passés", past)]
+    return [(title, group) for title, group in groups if group]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request, services: ServicesDep) -> HTMLResponse:
+    now = datetime.now(UTC)
+    groups = running_order(await services.summaries(), now)
+    return page(request, "index.html", {"groups": groups, "status_labels": STATUS_LABELS, "now": now})
+
+
+@router.get("/events/{slug}", response_class=HTMLResponse)
+async def live_page(request: Request, slug: str, services: ServicesDep) -> HTMLResponse:
+    view = await services.view(slug)
+    related = await _related(services, view.event.see_also, view.event.starts_at)
+    server_now_ms = int(services.server_now(slug).timestamp() * 1000)
+    return page(request, "live.html", {"view": view, "related": related, "server_now_ms": server_now_ms})
+
+
+@router.websocket("/events/{slug}/ws")
+async def live_socket(websocket: WebSocket, slug: str) -> None:
+    services = services_of(websocket)
+    if await open_event_socket(websocket, services, slug):
+        await serve_viewer(websocket, services, slug, "public")
+
+
+@router.get("/events/{slug}/replay", response_class=HTMLResponse)
+async def replay_page(request: Request, slug: str, services: ServicesDep) -> HTMLResponse:
+    check_slug(slug)
+    event = await services.api.get_event(slug)
+    timeline = await services.api.get_timeline(slug)
+    related = await _related(services, event.see_also, event.starts_at)
+    started = show_started_at(event, timeline)
+    ended = event.ended_at or next((e.at for e in reversed(timeline) if e.action == "end"), None)
+    return page(
+        request,
+        "replay.html",
+        {
+            "event": event,
+            "status_label": STATUS_LABELS.get(event.status, event.status),
+            "started_at": started,
+            "ended_at": ended,
+            "chapters": chapters(event, timeline),
+            "replay_kind": replay_kind(event.replay_url),
+            "youtube_at": youtube_at,
+            "related": related,
+        },
+    )
+
+
+async def _related(
+    services: Services, slugs: list[str], starts_at: datetime
+) -> list[tuple[str, EventSummary]]:
+    """The events a programme points to, each with how it relates in time: `suite` or `avant`."""
+    if not slugs:
+        return []
+    try:
+        by_slug = {event.slug: event for event in await services.summaries()}
+    except ApiError:
+        return []  # a missing "see also" must not cost the whole page
+    found = [by_slug[slug] for slug in slugs if slug in by_slug]
+    return [("À suivre" if other.starts_at > starts_at else "Précédemment", other) for other in found]

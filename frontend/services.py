@@ -1,0 +1,75 @@
+"""The frontend's long-lived parts, built once per application and shared by every route."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import HTTPConnection
+
+from frontend.client import ApiClient
+from frontend.config import Settings
+from frontend.live import HubRegistry
+from frontend.models import Event, EventSummary, LiveState
+from frontend.presenter import ShowView, show_view
+from frontend.render import Renderer
+from frontend.security import LoginThrottle, ModeratorSession, SessionStore
+from frontend.sharing import Recent, SingleFlight
+
+# The API's own rule for slugs: anything else cannot be an event, and is never sent upstream.
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+
+
+class UnknownEvent(Exception):
+    """The event does not exist (or its slug cannot be one)."""
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    api: ApiClient
+    renderer: Renderer
+    hubs: HubRegistry
+    sessions: SessionStore
+    throttle: LoginThrottle
+    _views: SingleFlight[str, ShowView] = field(default_factory=SingleFlight)
+    # The list of events changes when a programme is imported: a few seconds late is fine.
+    _summaries: Recent[list[EventSummary]] = field(default_factory=lambda: Recent(ttl=10.0))
+
+    async def view(self, slug: str) -> ShowView:
+        """The show now: the hub's rendered state when it has one, else read from the API once
+        for all the requests that ask at the same moment."""
+        check_slug(slug)
+        hub = self.hubs.get(slug)
+        if hub is not None and hub.snapshot.view is not None:
+            return hub.snapshot.view
+        return await self._views.run(slug, lambda: self._read_view(slug))
+
+    async def _read_view(self, slug: str) -> ShowView:
+        # The live state first: the programme read after it is at least as new (reveals included).
+        live: LiveState = await self.api.get_live(slug)
+        event: Event = await self.api.get_event(slug)
+        return show_view(event, live)
+
+    def server_now(self, slug: str) -> datetime:
+        """The backend's clock, as far as this frontend knows it (see EventHub.clock_offset)."""
+        hub = self.hubs.get(slug)
+        offset = hub.clock_offset if hub is not None else 0.0
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    async def summaries(self) -> list[EventSummary]:
+        return await self._summaries.get(self.api.list_events)
+
+    def moderator(self, connection: HTTPConnection) -> ModeratorSession | None:
+        return self.sessions.get(connection.state.session_id)
+
+
+def check_slug(slug: str) -> None:
+    if not SLUG.fullmatch(slug):
+        raise UnknownEvent(slug)
+
+
+def services_of(connection: HTTPConnection) -> Services:
+    services: Services = connection.app.state.services
+    return services

@@ -1,0 +1,65 @@
+"""The replay page: what actually happened, offsets from the start, chapters, the follow-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import DINER, WEBINAR, Stack
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_replay_of_the_diner_links_the_follow_up_webinar(page: Page, stack: Stack, artifacts: Path) -> None:
+    if stack.live(DINER)["status"] == "scheduled":
+        stack.control(DINER, "start")
+        stack.control(DINER, "next")
+        stack.control(DINER, "goto", target="invite-mystere-1")
+        stack.control(DINER, "reveal", target="invite-mystere-1")
+        stack.control(DINER, "goto", target="enseignements-experimentations")
+        stack.control(DINER, "end")
+    page.goto(f"{stack.web_url}/events/{DINER}/replay")
+    expect(page.get_by_role("heading", level=1)).to_have_text("3ème dîner « Elus & Entreprises »")
+    expect(page.locator(".event-head")).to_contain_text("Le direct a commencé à")
+    accueil = page.locator("tr", has_text="Accueil")
+    expect(accueil).to_contain_text("19 h 00")  # planned, in Paris time
+    expect(accueil).to_contain_text("+0:00")
+    revealed = page.locator("tr", has_text="L'engagement du monde académique au service des territoires")
+    expect(revealed).to_contain_text("Premier invité mystère")
+    expect(page.locator("tr", has_text="Investir dans l'ODD 17")).to_contain_text("invité mystère")
+
+    follow_up = page.locator(".see-also")
+    expect(follow_up).to_contain_text("À suivre")
+    expect(follow_up).to_contain_text("jeudi 26 novembre 2020 à 13 h 00")
+    page.screenshot(path=artifacts / "replay-page.png", full_page=True)
+    follow_up.get_by_role("link", name=re.compile("L'ODD 17 en pratique")).click()
+    expect(page).to_have_url(re.compile(WEBINAR))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("5ème webinaire « L'ODD 17 en pratique »")
+
+
+def test_replay_player_jumps_to_each_chapter(page: Page, stack: Stack) -> None:
+    slug = "essai-replay"
+    if stack.live(slug)["status"] == "scheduled":
+        for action in ("start", "next", "next", "end"):
+            stack.control(slug, action)
+    timeline = {entry["item_id"]: entry for entry in _timeline(stack, slug) if entry["action"] != "reveal"}
+    page.goto(f"{stack.web_url}/events/{slug}/replay")
+    video = page.locator("video#replay-video")
+    expect(video).to_have_attribute("src", "https://videos.example.org/essai/replay.mp4")
+    row = page.locator("tr", has_text="Les résultats de l'étude")
+    seek = row.get_by_role("button", name=re.compile("Aller à .* dans la vidéo"))
+    offset = int(timeline["etude"]["offset_seconds"])
+    expect(seek).to_have_attribute("data-seek", str(offset))
+    seek.click()
+    assert page.evaluate("document.getElementById('replay-video').currentTime") == offset
+
+
+def _timeline(stack: Stack, slug: str) -> list[dict[str, object]]:
+    import httpx
+
+    answer = httpx.get(f"{stack.api_url}/api/v1/events/{slug}/timeline")
+    answer.raise_for_status()
+    entries = answer.json()
+    return list(entries if isinstance(entries, list) else entries["entries"])
