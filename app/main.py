@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,9 +25,10 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.show import UnknownTarget
 from app.live.broadcast import create_broadcast
-from app.live.hub import LiveHub
+from app.live.hub import LiveHub, message_version
 from app.public import live_message
 from app.services.programmes import EventNotFound, ProgrammeLocked, load_programme
+from app.services.snapshots import Snapshots
 
 logger = logging.getLogger("app")
 
@@ -62,10 +64,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             return live_message(programme, server_time=app_clock())
 
         hub = LiveHub(load_state=load_state, send_timeout=settings.viewer_send_timeout_seconds)
-        broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
+        snapshots = Snapshots(sessions)
+
+        def listener(channel: str, message: bytes) -> None:
+            hub.receive(channel, message)
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                snapshots.changed(channel.removeprefix("regie:live:"), message_version(message))
+
+        broadcast = create_broadcast(settings.broadcast_url, listener=listener, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
         app.state.engine, app.state.sessions = engine, sessions
-        app.state.hub, app.state.broadcast = hub, broadcast
+        app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots
         await broadcast.start()
         try:
             yield

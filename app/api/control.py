@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.deps import BroadcastDep, ClockDep, Moderator, SessionsDep
+from app.api.deps import BroadcastDep, ClockDep, Moderator, SessionsDep, SnapshotsDep
 from app.api.errors import ConflictDetail, responses
 from app.api.examples import example
 from app.domain import show
@@ -58,6 +58,7 @@ async def post_control(
     user: Moderator,
     sessions: SessionsDep,
     broadcast: BroadcastDep,
+    snapshots: SnapshotsDep,
     clock: ClockDep,
 ) -> LiveState | JSONResponse:
     at = clock()
@@ -75,6 +76,7 @@ async def post_control(
     except control.Refused as refused:
         return _conflict(str(refused), live_state(refused.programme, server_time=clock()))
     logger.info("%s: %s by %s → version %d", slug, request.action.value, user.name, programme.event.version)
+    snapshots.keep(programme)
     await broadcast.publish(channel_name(slug), live_message(programme, server_time=clock()))
     return live_state(programme, server_time=clock())
 

@@ -15,6 +15,7 @@ from app.live.broadcast import Broadcast
 from app.live.hub import LiveHub
 from app.models import User
 from app.services import auth
+from app.services.snapshots import Snapshots
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -46,6 +47,11 @@ def get_broadcast(request: Request) -> Broadcast:
     return broadcast
 
 
+def get_snapshots(request: Request) -> Snapshots:
+    snapshots: Snapshots = request.app.state.snapshots
+    return snapshots
+
+
 def get_hub(request: Request) -> LiveHub:
     hub: LiveHub = request.app.state.hub
     return hub
@@ -56,6 +62,7 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 BroadcastDep = Annotated[Broadcast, Depends(get_broadcast)]
+SnapshotsDep = Annotated[Snapshots, Depends(get_snapshots)]
 
 _UNAUTHORISED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 from fastapi.responses import JSONResponse
 
 from app.api.caching import CONDITIONAL_READ, read_responses
-from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep
+from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep, SnapshotsDep
 from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
@@ -37,8 +37,9 @@ async def list_events(session: SessionDep) -> list[EventSummary]:
     openapi_extra=CONDITIONAL_READ,
     summary="An event with its whole programme",
 )
-async def get_event(slug: str, session: SessionDep, clock: ClockDep) -> EventPublic:
-    return event_public(await programmes.load_programme(session, slug), now=clock())
+async def get_event(slug: str, snapshots: SnapshotsDep, clock: ClockDep) -> Response:
+    body = snapshots.event_json(await snapshots.get(slug), now=clock())
+    return Response(body, media_type="application/json")
 
 
 @router.put(
@@ -58,6 +59,7 @@ async def put_event(
         dict[str, Any], Body(description="The programme document, as `regie import` reads it.")
     ],
     sessions: SessionsDep,
+    snapshots: SnapshotsDep,
     response: Response,
     _admin: Admin,
 ) -> EventPublic | JSONResponse:
@@ -70,6 +72,7 @@ async def put_event(
         return _refused("; ".join(error.problems), error.problems)
     async with sessions() as session, session.begin():
         created = await programmes.replace_programme(session, parsed)
+    snapshots.forget(slug)
     async with sessions() as session:
         programme = await programmes.load_programme(session, slug)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Response, WebSocket
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.caching import CONDITIONAL_READ, read_responses, weak_etag
-from app.api.deps import ClockDep, SessionDep
+from app.api.deps import ClockDep, SnapshotsDep
 from app.api.examples import example
 from app.live.hub import TRY_AGAIN_LATER, LiveHub
-from app.public import LiveState, live_state
-from app.services import programmes
+from app.public import LiveState
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["live"])
@@ -28,12 +27,13 @@ UNKNOWN_EVENT = 4404
     openapi_extra=CONDITIONAL_READ,
     summary="The live state",
 )
-async def get_live(slug: str, session: SessionDep, clock: ClockDep, response: Response) -> LiveState:
-    state = live_state(await programmes.load_programme(session, slug), server_time=clock())
+async def get_live(slug: str, snapshots: SnapshotsDep, clock: ClockDep) -> Response:
+    state, identity = snapshots.live(await snapshots.get(slug), now=clock())
     # `server_time` differs on every answer; a weak validator over the rest lets a poller get 304
     # until the show itself changes (it measures its clock offset with GET /api/v1/time instead).
-    response.headers["ETag"] = weak_etag(state.model_dump_json(exclude={"server_time"}).encode())
-    return state
+    return Response(
+        state.model_dump_json(), media_type="application/json", headers={"ETag": weak_etag(identity)}
+    )
 
 
 @router.websocket("/{slug}/live/ws", name="live_ws")
