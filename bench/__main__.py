@@ -1,0 +1,329 @@
+"""`python -m bench`: Régie's fan-out and API read speed against bare baselines, in one run.
+
+For each N it starts the servers itself, opens N viewer WebSockets from a few load processes,
+presses through the control API, and records for every viewer the time from the press to the
+message's arrival; then does the same with a bare `websockets.broadcast()` server and a message
+of the same size. See bench/README.md for what each column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+
+from bench import httpload
+from bench.clients import Target, raise_fd_limit
+from bench.load import Load
+from bench.servers import SLUG, Moderator, Server, Workspace, workspace
+
+RESULTS = Path(__file__).parent / "results"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class Fanout:
+    target: str
+    requested: int
+    connected: int
+    setup_per_second: float
+    latencies: list[float]
+    """Press (just before the HTTP request, or the baseline's trigger) → arrival, every viewer."""
+    fanout: list[float]
+    """Publish (the live state's `server_time`, set after the commit) → arrival, every viewer."""
+    lost: int
+    rss_per_viewer: float
+    message_size: int
+
+    def percentile(self, fraction: float, *, fanout: bool = False) -> float:
+        ordered = sorted(self.fanout if fanout else self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds == seconds else "—"
+
+
+# --- Fan-out runs -------------------------------------------------------------------------------
+
+
+def connect(load: Load, server: Server, target: Target, count: int) -> tuple[int, float, int, int]:
+    """Connect `count` viewers; returns (connected, setup rate, RSS growth per viewer, message size)."""
+    time.sleep(0.5)
+    before = server.rss()
+    connected, seconds, size, failures = load.connect(target, count)
+    if failures:
+        print(f"    {count - connected} connections failed, e.g. {failures[0]}", file=sys.stderr)
+    time.sleep(1.0)  # idle: what a viewer costs between changes
+    growth = (server.rss() - before) / max(connected, 1)
+    return connected, connected / seconds if seconds else 0.0, int(growth), size
+
+
+def run_regie(space: Workspace, load: Load, count: int, presses: int, *, html: bool) -> Fanout:
+    api = space.start_api()
+    web = space.start_web(api) if html else None
+    try:
+        moderator = Moderator(api)
+        if web is not None:
+            target = Target("127.0.0.1", web.port, f"/events/{SLUG}/ws", "html", origin=web.url)
+            server = web
+        else:
+            target = Target("127.0.0.1", api.port, f"/api/v1/events/{SLUG}/live/ws", "json")
+            server = api
+        connected, rate, per_viewer, size = connect(load, server, target, count)
+        latencies: list[float] = []
+        fanout: list[float] = []
+        lost = 0
+        for _ in range(presses):
+            version, at = moderator.press()
+            times, missing, published = load.wait(version, timeout=30)
+            latencies.extend(arrival - at for arrival in times)
+            if published is not None:
+                fanout.extend(arrival - published for arrival in times)
+            lost += missing
+            time.sleep(0.5)
+        moderator.close()
+        load.close()
+        name = "Régie frontend, HTML WS (`regie web`)" if html else "Régie backend, JSON WS (`regie api`)"
+        return Fanout(name, count, connected, rate, latencies, fanout, lost, per_viewer, size)
+    finally:
+        if web is not None:
+            space.stop(web)
+        space.stop(api)
+
+
+def run_baseline(space: Workspace, load: Load, count: int, presses: int, size: int) -> Fanout:
+    server = space.start_baseline()
+    try:
+        target = Target("127.0.0.1", server.port, "/", "json")
+        connected, rate, per_viewer, _ = connect(load, server, target, count)
+        latencies: list[float] = []
+        lost = 0
+        for version in range(1, presses + 1):
+            assert server.process.stdin is not None
+            at = time.time()
+            server.process.stdin.write(f"{version} {size}\n".encode())
+            server.process.stdin.flush()
+            times, missing, _ = load.wait(version, timeout=30)
+            latencies.extend(arrival - at for arrival in times)
+            lost += missing
+            time.sleep(0.5)
+        load.close()
+        name = "bare `websockets.broadcast()`"
+        return Fanout(name, count, connected, rate, latencies, latencies, lost, per_viewer, size)
+    finally:
+        space.stop(server)
+
+
+def run_redis(space: Workspace, load: Load, per_backend: int, presses: int) -> tuple[float, float] | None:
+    """Median press → arrival on the pressed backend's viewers and on the other backend's."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError):
+        return None
+    a = space.start_api("api-a", REGIE_BROADCAST_URL=REDIS_URL)
+    b = space.start_api("api-b", REGIE_BROADCAST_URL=REDIS_URL)
+    try:
+        time.sleep(1.0)  # both subscribers connected
+        path = f"/api/v1/events/{SLUG}/live/ws"
+        local_load, remote_load = load.split()
+        local_load.connect(Target("127.0.0.1", a.port, path, "json"), per_backend)
+        remote_load.connect(Target("127.0.0.1", b.port, path, "json"), per_backend)
+        moderator = Moderator(a)
+        local: list[float] = []
+        remote: list[float] = []
+        for _ in range(presses):
+            version, at = moderator.press()
+            local.extend(arrival - at for arrival in local_load.wait(version, timeout=30)[0])
+            remote.extend(arrival - at for arrival in remote_load.wait(version, timeout=30)[0])
+            time.sleep(0.3)
+        moderator.close()
+        load.close()
+        return statistics.median(local), statistics.median(remote)
+    finally:
+        space.stop(a)
+        space.stop(b)
+
+
+def run_reads(space: Workspace, seconds: float) -> list[tuple[str, float, int]]:
+    api = space.start_api()
+    try:
+        live_size = len(httpload_get(api, f"/api/v1/events/{SLUG}/live"))
+        paths = [f"/api/v1/events/{SLUG}/live", f"/api/v1/events/{SLUG}"]
+        results = []
+        for path in paths:
+            httpload.measure(api.port, path, seconds=min(1.0, seconds))  # warm-up
+            measured = httpload.measure(api.port, path, seconds=seconds)
+            results.append((f"Régie `GET {path}`", measured.per_second, measured.errors))
+    finally:
+        space.stop(api)
+    bare = space.start_bare_http(live_size)
+    try:
+        httpload.measure(bare.port, "/bare", seconds=min(1.0, seconds))
+        measured = httpload.measure(bare.port, "/bare", seconds=seconds)
+        results.append(
+            (f"bare Starlette endpoint ({live_size:,} B body)", measured.per_second, measured.errors)
+        )
+    finally:
+        space.stop(bare)
+    return results
+
+
+def httpload_get(server: Server, path: str) -> bytes:
+    import httpx
+
+    return httpx.get(f"{server.url}{path}", timeout=10).content
+
+
+# --- Report -------------------------------------------------------------------------------------
+
+
+def fanout_table(rows: list[tuple[Fanout, Fanout | None]]) -> list[str]:
+    lines = [
+        "| server | N | held | setup (conn/s) | p50 | p99 | max | p99 ÷ baseline "
+        "| fan-out p99 | fan-out p99 ÷ baseline | RSS / idle viewer | delivered |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result, baseline in rows:
+        p99, fanout_p99 = result.percentile(0.99), result.percentile(0.99, fanout=True)
+        ratio = fanout_ratio = "—"
+        if baseline is not None and baseline.latencies:
+            ratio = f"{p99 / baseline.percentile(0.99):.2f}×"
+            if result.fanout:
+                fanout_ratio = f"{fanout_p99 / baseline.percentile(0.99):.2f}×"
+        cells = [
+            result.target,
+            f"{result.requested:,}",
+            f"{result.connected:,}",
+            f"{result.setup_per_second:,.0f}",
+            ms(result.percentile(0.5)),
+            ms(p99),
+            ms(max(result.latencies, default=float("nan"))),
+            ratio,
+            ms(fanout_p99),
+            fanout_ratio,
+            f"{result.rss_per_viewer / 1024:,.1f} KiB",
+            f"{len(result.latencies):,} / {len(result.latencies) + result.lost:,}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--viewers", default="1000,5000,10000", help="comma-separated N (default 1000,5000,10000)"
+    )
+    parser.add_argument("--presses", type=int, default=5, help="moderator presses per run (default 5)")
+    parser.add_argument("--quick", action="store_true", help="N=1000 only, 1 s API reads: a smoke run")
+    parser.add_argument("--clients", type=int, default=2, help="load-generator processes (default 2)")
+    parser.add_argument("--no-frontend", action="store_true", help="skip the HTML WebSocket runs")
+    parser.add_argument("--read-seconds", type=float, default=5.0, help="duration of each API read run")
+    parser.add_argument("--fanout-only", action="store_true", help="skip the Redis and API read runs")
+    arguments = parser.parse_args(argv)
+    counts = [1000] if arguments.quick else [int(n) for n in arguments.viewers.split(",") if n.strip()]
+    read_seconds = 1.0 if arguments.quick else arguments.read_seconds
+    presses = max(arguments.presses, 5)
+    hard = raise_fd_limit()
+    html = not arguments.no_frontend and _frontend_available()
+    gc.disable()  # the orchestrator only waits; keep its own pauses out of the picture
+
+    started = datetime.now(UTC)
+    fanouts: list[tuple[Fanout, Fanout | None]] = []
+    with workspace() as space, Load(arguments.clients) as load:
+        for count in counts:
+            if count + 100 > hard * arguments.clients:
+                print(
+                    f"N={count}: beyond {hard} open files per process × {arguments.clients} clients; skipped"
+                )
+                continue
+            print(f"N={count:,}: Régie backend …", flush=True)
+            ours = run_regie(space, load, count, presses, html=False)
+            print(f"N={count:,}: baseline …", flush=True)
+            baseline = run_baseline(space, load, count, presses, ours.message_size)
+            fanouts += [(baseline, None), (ours, baseline)]
+            if html:
+                print(f"N={count:,}: Régie frontend …", flush=True)
+                fanouts.append((run_regie(space, load, count, presses, html=True), baseline))
+            print("\n".join(fanout_table(fanouts[-3:])), flush=True)
+        redis_medians: tuple[float, float] | None = None
+        reads: list[tuple[str, float, int]] = []
+        if not arguments.fanout_only:
+            print("Redis fan-out across two backends …", flush=True)
+            redis_medians = run_redis(space, load, 500, presses)
+            print("API reads …", flush=True)
+            reads = run_reads(space, read_seconds)
+
+    lines = [
+        f"# Régie benchmark — {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"`{' '.join(['python -m bench', *(argv if argv is not None else sys.argv[1:])])}` on "
+        f"{_machine()}; {presses} presses per run; load from {arguments.clients} client processes "
+        "on the same machine.",
+        "",
+        "## Fan-out: press → every viewer",
+        "",
+        *fanout_table(fanouts),
+        "",
+    ]
+    if not arguments.fanout_only:
+        lines += ["## Redis fan-out across two backend processes (500 viewers each)", ""]
+        if redis_medians is None:
+            lines.append("Not measured: Redis is not reachable at " + REDIS_URL)
+        else:
+            local, remote = redis_medians
+            lines += [
+                "| viewers of | median press → arrival |",
+                "|---|---:|",
+                f"| the backend pressed | {ms(local)} |",
+                f"| the other backend (through Redis) | {ms(remote)} |",
+                f"| **added by Redis** | **{(remote - local) * 1000:.1f} ms** |",
+            ]
+        bare_rate = reads[-1][1]
+        lines += [
+            "",
+            f"## JSON API reads ({read_seconds:.0f} s each, 2 × 16 keep-alive connections)",
+            "",
+            "| endpoint | requests/s | ÷ bare | errors |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {name} | {rate:,.0f} | {rate / bare_rate:.2f} | {errors} |"
+                for name, rate, errors in reads
+            ),
+        ]
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report, encoding="utf-8")
+    print(f"written to {RESULTS / 'latest.md'}")
+    return 0
+
+
+def _frontend_available() -> bool:
+    try:
+        import frontend.main  # noqa: F401
+    except ImportError:
+        print("the frontend is not installed: HTML WebSocket runs skipped", file=sys.stderr)
+        return False
+    return True
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
