@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api import auth, control, events, exports, live, timesync
 from app.api.caching import ConditionalGetMiddleware
 from app.api.errors import method_not_allowed, validation_error
+from app.api.hot_reads import HotReads
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.show import UnknownTarget
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     )
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.add_middleware(HotReads)
     app.add_middleware(ConditionalGetMiddleware)  # inside CORS, so a 304 carries the CORS headers too
     # Reads are public and may be embedded anywhere; control carries a bearer token and is not
     # offered to other origins (no preflight passes for POST or PUT).

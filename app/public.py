@@ -291,13 +291,14 @@ def event_public(programme: Programme, *, now: datetime | None = None) -> EventP
     )
 
 
-def live_state(programme: Programme, *, server_time: datetime) -> LiveState:
+def live_state(programme: Programme, *, server_time: datetime, now: datetime | None = None) -> LiveState:
+    """The live state as of `now` (projections), stamped `server_time` (default: the same)."""
     run, plan = programme.run(), programme.plan
     by_id = {item.id: item for item in programme.items}
     segment_id = show.current_segment_id(plan, run)
     next_id = show.next_item_id(plan, run)
     segment = next((s for s in programme.segments if s.id == segment_id), None)
-    projected = projection(programme, now=server_time)
+    projected = projection(programme, now=now or server_time)
     return LiveState(
         event=programme.event.slug,
         version=run.version,

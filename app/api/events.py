@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response, status
@@ -15,6 +16,7 @@ from app.domain.programme import ProgrammeError, parse_programme
 from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
 from app.services import programmes
+from app.services.snapshots import Snapshot, Snapshots
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -38,8 +40,11 @@ async def list_events(session: SessionDep) -> list[EventSummary]:
     summary="An event with its whole programme",
 )
 async def get_event(slug: str, snapshots: SnapshotsDep, clock: ClockDep) -> Response:
-    body = snapshots.event_json(await snapshots.get(slug), now=clock())
-    return Response(body, media_type="application/json")
+    return event_response(snapshots, await snapshots.get(slug), now=clock())
+
+
+def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Response:
+    return Response(snapshots.event_json(entry, now=now), media_type="application/json")
 
 
 @router.put(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from fastapi import APIRouter, Response, WebSocket
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +13,7 @@ from app.api.deps import ClockDep, SnapshotsDep
 from app.api.examples import example
 from app.live.hub import TRY_AGAIN_LATER, LiveHub
 from app.public import LiveState
+from app.services.snapshots import Snapshot, Snapshots
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["live"])
@@ -28,12 +30,14 @@ UNKNOWN_EVENT = 4404
     summary="The live state",
 )
 async def get_live(slug: str, snapshots: SnapshotsDep, clock: ClockDep) -> Response:
-    state, identity = snapshots.live(await snapshots.get(slug), now=clock())
+    return live_response(snapshots, await snapshots.get(slug), now=clock())
+
+
+def live_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Response:
+    body, identity = snapshots.live(entry, now=now)
     # `server_time` differs on every answer; a weak validator over the rest lets a poller get 304
     # until the show itself changes (it measures its clock offset with GET /api/v1/time instead).
-    return Response(
-        state.model_dump_json(), media_type="application/json", headers={"ETag": weak_etag(identity)}
-    )
+    return Response(body, media_type="application/json", headers={"ETag": weak_etag(identity)})
 
 
 @router.websocket("/{slug}/live/ws", name="live_ws")

@@ -14,21 +14,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.public import LiveState, Programme, event_public, live_state
+from app.public import Programme, event_public, live_state
 from app.services.programmes import load_programme
 
 PROJECTION_STEP = timedelta(seconds=1)
+# A time no live state can carry, so that it occurs once in the rendered bytes: where the clock goes.
+_PLACEHOLDER_TIME = datetime(1, 1, 1, tzinfo=UTC)
+_DATETIME = TypeAdapter(datetime)
+_PLACEHOLDER_JSON = _DATETIME.dump_json(_PLACEHOLDER_TIME)
 
 
 @dataclass
 class Snapshot:
     programme: Programme
     taken_at: float
-    live: LiveState | None = None
+    live: bytes | None = None
     live_identity: bytes | None = None
     live_for: datetime | None = None
     event_json: bytes | None = None
@@ -81,17 +86,19 @@ class Snapshots:
         if entry is not None and entry.programme.event.version < version:
             del self._entries[slug]
 
-    def live(self, entry: Snapshot, *, now: datetime) -> tuple[LiveState, bytes]:
-        """The live state with `server_time` = now, and its bytes without `server_time`.
+    def live(self, entry: Snapshot, *, now: datetime) -> tuple[bytes, bytes]:
+        """The live state's JSON with `server_time` = now, and its bytes without `server_time`.
 
-        Everything but `server_time` is computed once per snapshot; the second value is what a
+        Everything but `server_time` is rendered once per snapshot (and second of the show's
+        clock): the clock is spliced into the rendered bytes. The second value is what a
         validator is made from, so a poller gets 304 until the show itself changes.
         """
         if entry.live is None or entry.live_identity is None or _stale(entry.live_for, now):
-            entry.live = live_state(entry.programme, server_time=now)
-            entry.live_identity = entry.live.model_dump_json(exclude={"server_time"}).encode()
+            state = live_state(entry.programme, server_time=_PLACEHOLDER_TIME, now=now)
+            entry.live = state.model_dump_json().encode()
+            entry.live_identity = state.model_dump_json(exclude={"server_time"}).encode()
             entry.live_for = now
-        return entry.live.model_copy(update={"server_time": now}), entry.live_identity
+        return entry.live.replace(_PLACEHOLDER_JSON, _DATETIME.dump_json(now), 1), entry.live_identity
 
     def event_json(self, entry: Snapshot, *, now: datetime) -> bytes:
         if entry.event_json is None or _stale(entry.event_for, now):
