@@ -7,6 +7,7 @@ is what lets the canary test prove the secret holds everywhere at once.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -341,5 +342,10 @@ def timeline_entry_public(entry: TimelineEntry, *, started_at: datetime | None) 
 
 
 def live_message(programme: Programme, *, server_time: datetime) -> bytes:
-    """The live WebSocket's message, serialised once per change for every viewer."""
-    return LiveMessage(live=live_state(programme, server_time=server_time)).model_dump_json().encode()
+    """The live WebSocket's message, serialised once per change for every viewer.
+
+    Pure ASCII (JSON escapes for « », é, œ…): the server encodes a text frame once per viewer,
+    and encoding an ASCII string is a plain copy, ten times cheaper than a French one.
+    """
+    message = LiveMessage(live=live_state(programme, server_time=server_time))
+    return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()
