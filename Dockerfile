@@ -29,11 +29,12 @@ RUN python -m venv /opt/regie
 WORKDIR /src
 # Dependencies first: pinned in pyproject.toml, so this layer is reused until they change.
 COPY pyproject.toml README.md ./
-RUN mkdir app frontend migrations \
- && touch app/__init__.py frontend/__init__.py migrations/__init__.py \
+RUN mkdir app fanout frontend migrations \
+ && touch app/__init__.py fanout/__init__.py frontend/__init__.py migrations/__init__.py \
  && /opt/regie/bin/pip install . \
  && /opt/regie/bin/pip uninstall -y regie
 COPY app ./app
+COPY fanout ./fanout
 COPY frontend ./frontend
 COPY migrations ./migrations
 RUN /opt/regie/bin/pip install --no-deps . \
