@@ -17,6 +17,12 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 @dataclass(frozen=True, slots=True)
 class Settings:
     api_url: str = DEFAULT_API_URL
+    # Where browsers reach the API (export links): REGIE_API_URL is often an internal address
+    # (a container name, loopback) that a visitor's browser cannot open.
+    public_api_url: str = ""
+    # `redis://…` keeps moderators' sessions in Redis, shared by every `regie web` process behind
+    # one address; empty keeps them in this process's memory.
+    session_url: str = ""
     secret_key: str = DEV_SECRET_KEY
     # Origins allowed to open the frontend's WebSockets and to post forms, besides the page's own
     # host: needed only behind a proxy that rewrites the Host header.
@@ -31,6 +37,15 @@ class Settings:
     # A hub keeps its upstream subscription this long after its last viewer left, so that a page
     # reload does not tear down and rebuild the subscription.
     hub_linger_seconds: float = 30.0
+    # While a show is live, how often a hub re-reads the programme for projected times that move
+    # with the clock (an item overrunning pushes everything after it) between two presses.
+    projection_refresh_seconds: float = 15.0
+    # How often the frontend re-measures its clock's offset to the backend's.
+    clock_sync_seconds: float = 300.0
+
+    @property
+    def browser_api_url(self) -> str:
+        return self.public_api_url or self.api_url
 
     @property
     def api_ws_url(self) -> str:
@@ -54,8 +69,11 @@ class Settings:
             for origin in env.get("REGIE_WEB_ORIGINS", "").split(",")
             if origin.strip()
         )
+        broadcast = env.get("REGIE_BROADCAST_URL", "")
         return cls(
             api_url=(env.get("REGIE_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            public_api_url=env.get("REGIE_PUBLIC_API_URL", "").rstrip("/"),
+            session_url=broadcast if broadcast.startswith(("redis://", "rediss://")) else "",
             secret_key=secret,
             allowed_origins=origins,
             secure_cookies=env.get("REGIE_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from frontend.client import ApiError, ApiUnavailable, NotFound
 from frontend.services import UnknownEvent, services_of
+from frontend.sessions import SessionStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("unexpected API answer for %s: %s", request.url.path, exc)
         return error_response(request, INTERNAL)
 
+    async def store_down(request: Request, exc: Exception) -> Response:
+        logger.warning("session store unavailable for %s: %s", request.url.path, exc)
+        return error_response(request, UNAVAILABLE)
+
     async def invalid(request: Request, exc: Exception) -> Response:
         return error_response(request, BAD_REQUEST)
 
@@ -115,5 +120,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(UnknownEvent, unknown_event)
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(SessionStoreUnavailable, store_down)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, crash)

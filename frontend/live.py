@@ -13,19 +13,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
 from frontend.client import ApiClient, ApiError, LiveFeed
-from frontend.models import Event, LiveState
+from frontend.models import LIVE, Event, LiveState
 from frontend.presenter import ShowView, show_view
 from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
 
-Channel = Literal["public", "console"]
-CHANNELS: tuple[Channel, ...] = ("public", "console")
+Channel = Literal["public", "console", "overlay"]
+CHANNELS: tuple[Channel, ...] = ("public", "console", "overlay")
 
 # Sent to every viewer when nothing else happened for a while: the browser treats a silent socket
 # as dead (a laptop waking from sleep does not learn that its TCP connection died).
@@ -128,6 +127,7 @@ class EventHub:
         renderer: Renderer,
         heartbeat_seconds: float = 10.0,
         retry_seconds: float = 1.0,
+        projection_refresh_seconds: float = 15.0,
     ) -> None:
         self.slug = slug
         self._api = api
@@ -135,10 +135,15 @@ class EventHub:
         self._renderer = renderer
         self._heartbeat_seconds = heartbeat_seconds
         self._retry_seconds = retry_seconds
+        self._projection_refresh_seconds = projection_refresh_seconds
         self._viewers: set[Viewer] = set()
         self._event: Event | None = None
         self._event_version = -1
+        self._event_etag: str | None = None
         self._refetch = True
+        # Set by a new upstream connection: its first state is the truth, even at a lower version
+        # (the backend's database was reset), instead of being ignored as an old message.
+        self._trust_next = False
         self._pending: LiveState | None = None
         self._link_up = True
         self._seq = 0
@@ -148,9 +153,6 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self.renders = 0
         self.event_fetches = 0
-        # The backend's clock minus ours, from the last live state: pages tick on the backend's
-        # time, the one every screen of the show agrees on (network delay neglected).
-        self.clock_offset = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class EventHub:
             asyncio.create_task(self._feed.run(self), name=f"live-feed:{self.slug}"),
             asyncio.create_task(self._render_loop(), name=f"live-render:{self.slug}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"live-heartbeat:{self.slug}"),
+            asyncio.create_task(self._projection_loop(), name=f"live-projection:{self.slug}"),
         ]
 
     async def stop(self, close_code: int = SERVICE_RESTART) -> None:
@@ -204,6 +207,7 @@ class EventHub:
     async def upstream_connected(self) -> None:
         # Whatever happened while the link was down, the programme is re-read with the next state.
         self._refetch = True
+        self._trust_next = True
 
     async def upstream_lost(self, reason: str) -> None:
         if self._link_up:
@@ -214,13 +218,20 @@ class EventHub:
         if live.event != self.slug:
             logger.warning("ignored a live state of %r on the feed of %r", live.event, self.slug)
             return
-        self.clock_offset = (live.server_time - datetime.now(UTC)).total_seconds()
-        self._accept(live, force=self._refetch)
+        trusted, self._trust_next = self._trust_next, False
+        self._accept(live, force=self._refetch, reset=trusted)
 
-    def _accept(self, live: LiveState, *, force: bool) -> None:
+    def _accept(self, live: LiveState, *, force: bool, reset: bool = False) -> None:
         newest = max(self._snapshot.version, self._pending.version if self._pending else -1)
-        if live.version < newest or (live.version == newest and not force):
+        if not reset and (live.version < newest or (live.version == newest and not force)):
             return
+        if live.version < newest:
+            logger.warning(
+                "%s went back from version %d to %d upstream (a database reset?): following it",
+                self.slug,
+                newest,
+                live.version,
+            )
         self._pending = live
         self._wake.set()
 
@@ -257,12 +268,15 @@ class EventHub:
         if self._event is not None and self._event_version >= live.version and not self._refetch:
             return self._event, True
         try:
-            event = await self._api.get_event(self.slug)
+            event, etag = await self._api.get_event_if_changed(self.slug, None)
         except ApiError as error:
             logger.warning("programme of %s unavailable: %s", self.slug, error)
             return self._event, False
+        assert event is not None  # no validator sent: never a 304
         self.event_fetches += 1
-        self._event = event
+        self._event, self._event_etag = event, etag
+        # The version this programme belongs to is the live state's: after a reset it may be lower
+        # than any seen before, which is why it is not a running maximum.
         self._event_version = max(live.version, event.version if event.version is not None else -1)
         self._refetch = False
         return event, True
@@ -271,17 +285,20 @@ class EventHub:
         link = self._renderer.link_status(up=self._link_up)
         messages: dict[Channel, str] = {}
         if view is None:
-            messages = {"public": link, "console": link}
+            # The overlay is on the video: it never says anything about the link.
+            messages = {"public": link, "console": link, "overlay": ""}
         else:
             self.renders += 1
             messages = {
                 "public": link + self._renderer.live_fragments(view),
                 "console": link + self._renderer.console_fragments(view),
+                "overlay": self._renderer.overlay_fragments(view),
             }
         self._seq += 1
         self._snapshot = Snapshot(seq=self._seq, view=view, messages=messages)
         for viewer in self._viewers:
-            viewer.offer(messages[viewer.channel])
+            if messages[viewer.channel]:
+                viewer.offer(messages[viewer.channel])
         self._published.set()
         self._published = asyncio.Event()
 
@@ -290,6 +307,37 @@ class EventHub:
             await asyncio.sleep(self._heartbeat_seconds)
             for viewer in self._viewers:
                 viewer.beat()
+
+    async def _projection_loop(self) -> None:
+        """While the show is live, re-read the programme now and then: projected times move with
+        the clock while an item overruns, with no press and so no new version to carry them.
+        A conditional read: the backend answers 304 while nothing moved."""
+        while True:
+            await asyncio.sleep(self._projection_refresh_seconds)
+            try:
+                await self.refresh_projections()
+            except Exception:  # a bug here must not end the refreshes, nor go unnoticed
+                logger.exception("could not refresh the projected times of %s", self.slug)
+
+    async def refresh_projections(self) -> bool:
+        """Re-render the current version if its projected times moved; whether it did."""
+        view = self._snapshot.view
+        if view is None or view.live.status != LIVE or self._pending is not None or self._refetch:
+            return False
+        try:
+            event, etag = await self._api.get_event_if_changed(self.slug, self._event_etag)
+        except ApiError:
+            return False
+        current = self._snapshot.view
+        # A state that moved on meanwhile brings its own programme: this read is not for it.
+        if event is None or current is None or not event.version == current.version == view.version:
+            return False
+        self._event, self._event_etag = event, etag
+        refreshed = show_view(event, current.live)
+        if refreshed.stamp <= current.stamp:
+            return False
+        self._publish(refreshed)
+        return True
 
 
 HubFactory = Callable[[str], EventHub]
@@ -345,9 +393,17 @@ class HubRegistry:
             await hub.stop(close_code)
 
 
-def hub_factory(api: ApiClient, renderer: Renderer, api_ws_url: str) -> HubFactory:
+def hub_factory(
+    api: ApiClient, renderer: Renderer, api_ws_url: str, *, projection_refresh_seconds: float = 15.0
+) -> HubFactory:
     def make(slug: str) -> EventHub:
         feed = LiveFeed(f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws")
-        return EventHub(slug, api=api, feed=feed, renderer=renderer)
+        return EventHub(
+            slug,
+            api=api,
+            feed=feed,
+            renderer=renderer,
+            projection_refresh_seconds=projection_refresh_seconds,
+        )
 
     return make

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,13 +16,23 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontend.client import ApiClient
+from frontend.clock import ServerClock
 from frontend.config import Settings
 from frontend.errors import install_error_handlers
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.render import Renderer
 from frontend.routes import auth, console, pages
-from frontend.security import BrowserIdMiddleware, LoginThrottle, SessionStore
+from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
+from frontend.sessions import (
+    LoginThrottle,
+    MemoryLoginThrottle,
+    MemorySessionStore,
+    RedisLoginThrottle,
+    RedisSessionStore,
+    SessionStore,
+    connect_redis,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,24 +81,49 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def session_stores(settings: Settings) -> tuple[SessionStore, LoginThrottle]:
+    """Redis when REGIE_BROADCAST_URL names one (several `regie web` share it), else memory."""
+    if settings.session_url:
+        redis = connect_redis(settings.session_url)
+        return (
+            RedisSessionStore(redis, idle_seconds=settings.session_idle_seconds),
+            RedisLoginThrottle(
+                redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
+            ),
+        )
+    return (
+        MemorySessionStore(idle_seconds=settings.session_idle_seconds),
+        MemoryLoginThrottle(
+            max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
+        ),
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, api_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
     settings = settings or Settings.from_env()
-    renderer = Renderer()
     api = ApiClient(settings.api_url, transport=api_transport, timeout=settings.api_timeout_seconds)
+    clock = ServerClock(api.server_time, resync_seconds=settings.clock_sync_seconds)
+    renderer = Renderer(now_ms=clock.now_ms)
     hubs = HubRegistry(
-        hub_factory(api, renderer, settings.api_ws_url), linger_seconds=settings.hub_linger_seconds
+        hub_factory(
+            api,
+            renderer,
+            settings.api_ws_url,
+            projection_refresh_seconds=settings.projection_refresh_seconds,
+        ),
+        linger_seconds=settings.hub_linger_seconds,
     )
+    sessions, throttle = session_stores(settings)
     services = Services(
         settings=settings,
         api=api,
         renderer=renderer,
         hubs=hubs,
-        sessions=SessionStore(idle_seconds=settings.session_idle_seconds),
-        throttle=LoginThrottle(
-            max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
-        ),
+        sessions=sessions,
+        throttle=throttle,
+        clock=clock,
     )
     # httpx logs every request at INFO: one line per page view drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -95,11 +132,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Measured in the background: a backend that is down must not keep the pages from starting.
+        syncing = asyncio.create_task(clock.run(), name="backend-clock")
         try:
             yield
         finally:
+            syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncing
             # Viewers are told "service restart" (1012): their pages reconnect by themselves.
             await hubs.aclose(SERVICE_RESTART)
+            await sessions.aclose()
             await api.aclose()
 
     app = FastAPI(

@@ -42,6 +42,8 @@ class Item(_ApiModel):
     revealed_at: datetime | None = None
     teaser: str | None = None
     announcement: str | None = None
+    # While the show is live: when this item should now start (only items with a planned time).
+    projected_start: datetime | None = None
 
     @property
     def secret(self) -> bool:
@@ -57,6 +59,9 @@ class SegmentSummary(_ApiModel):
     planned_end: datetime
     actual_start: datetime | None = None
     actual_end: datetime | None = None
+    # While the show is live: when this segment should now start and end, given the delay so far.
+    projected_start: datetime | None = None
+    projected_end: datetime | None = None
 
 
 class Segment(SegmentSummary):
@@ -92,6 +97,10 @@ class Event(EventSummary):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     segments: list[Segment] = Field(default_factory=list)
+    # When the programme was last imported: a new one (a database reset and re-import) may restart
+    # versions from zero, so pages order states by (updated_at, version), not by version alone.
+    updated_at: datetime | None = None
+    projected_end: datetime | None = None
 
     @property
     def items(self) -> list[Item]:
@@ -109,6 +118,7 @@ class LiveState(_ApiModel):
     item: Item | None = None
     next_item: Item | None = None
     drift_seconds: float = 0
+    projected_end: datetime | None = None
 
 
 class TimelineEntry(_ApiModel):

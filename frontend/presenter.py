@@ -4,12 +4,22 @@ the guests revealed so far, what the console may do. Pure functions, no I/O, eas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 from zoneinfo import ZoneInfo
 
-from frontend.models import ENDED, LIVE, SCHEDULED, Event, Item, LiveState, Segment, TimelineEntry
+from frontend.models import (
+    ENDED,
+    LIVE,
+    SCHEDULED,
+    Event,
+    Item,
+    LiveState,
+    Segment,
+    SegmentSummary,
+    TimelineEntry,
+)
 
 State = Literal["past", "skipped", "live", "coming"]
 
@@ -31,6 +41,16 @@ KIND_LABELS: dict[str, str] = {
     "workshop": "Atelier",
 }
 VIDEO_SUFFIXES = (".mp4", ".webm", ".ogv", ".ogg", ".mov", ".m4v")
+# A projection is shown once it is at least this late: the same threshold as "à l'heure" for the
+# drift, so the page never says "on time" and "20 h 00 → 20 h 00" at once.
+LATE = timedelta(seconds=60)
+
+
+def projected_if_late(planned: datetime | None, projected: datetime | None) -> datetime | None:
+    """The projected time, when it is late enough against the plan to be worth saying."""
+    if planned is None or projected is None or projected - planned < LATE:
+        return None
+    return projected
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +94,54 @@ class ShowView:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.live.status, self.live.status)
+
+    @property
+    def epoch(self) -> int:
+        """The programme's revision (its import time, in ms): a re-imported programme may restart
+        its versions from zero, and pages must then take the lower versions, not ignore them."""
+        updated = self.event.updated_at
+        return int(updated.timestamp() * 1000) if updated is not None else 0
+
+    @property
+    def stamp(self) -> int:
+        """Grows when projected times move within one version (an item overrunning between two
+        presses), and is the same number in every frontend process for the same data.
+
+        Projections only ever move later while a version lasts, so their sum in whole seconds
+        never decreases: pages take a re-rendering with a higher stamp and drop a stale one.
+        """
+        moments: list[datetime | None] = [self.event.projected_end]
+        for segment in self.event.segments:
+            moments += [segment.projected_start, segment.projected_end]
+            moments += [item.projected_start for item in segment.items]
+        return sum(int(moment.timestamp()) for moment in moments if moment is not None)
+
+    @property
+    def projected_end(self) -> datetime | None:
+        """When the show should now end, while it is live."""
+        if self.live.status != LIVE:
+            return None
+        return self.event.projected_end or self.live.projected_end
+
+    @property
+    def late_end(self) -> datetime | None:
+        return projected_if_late(self.event.ends_at, self.projected_end)
+
+    @property
+    def live_segment(self) -> SegmentSummary | None:
+        """The segment on air, as the programme read with this version has it (its projected
+        times refresh with the programme, the live state's do not)."""
+        wanted = self.live.segment
+        if wanted is None:
+            return None
+        return next((s for s in self.event.segments if s.id == wanted.id), wanted)
+
+    @property
+    def next_item(self) -> Item | None:
+        wanted = self.live.next_item
+        if wanted is None:
+            return None
+        return next((i for i in self.event.items if i.id == wanted.id), wanted)
 
     @property
     def guests(self) -> tuple[Item, ...]:
@@ -148,6 +216,8 @@ class Chapter:
     actual: datetime | None
     offset_seconds: float | None
     item: Item | None = None
+    # While the show is live, when a chapter still to come should now start (only when late).
+    projected: datetime | None = None
 
 
 def show_started_at(event: Event, timeline: list[TimelineEntry]) -> datetime | None:
@@ -186,10 +256,12 @@ def chapters(event: Event, timeline: list[TimelineEntry]) -> list[Chapter]:
     result: list[Chapter] = []
     for segment in event.segments:
         at, offset = when(first_segment.get(segment.id), segment.actual_start)
-        result.append(Chapter(segment.title, "segment", segment.planned_start, at, offset))
+        late = projected_if_late(segment.planned_start, segment.projected_start) if at is None else None
+        result.append(Chapter(segment.title, "segment", segment.planned_start, at, offset, projected=late))
         for item in segment.items:
             at, offset = when(first_item.get(item.id), item.actual_start)
-            result.append(Chapter(item.title, "item", item.planned_start, at, offset, item))
+            late = projected_if_late(item.planned_start, item.projected_start) if at is None else None
+            result.append(Chapter(item.title, "item", item.planned_start, at, offset, item, late))
     return result
 
 

@@ -8,7 +8,7 @@ shared by every viewer, and StrictUndefined turns any slip into an error in the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from frontend import formatting
-from frontend.presenter import KIND_LABELS, ShowView
+from frontend.presenter import KIND_LABELS, ShowView, projected_if_late
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 LIVE_BLOCKS = ("live_status", "live_now", "live_guests", "live_programme", "live_announcer")
 CONSOLE_BLOCKS = ("console_state", "console_controls", "console_programme")
+OVERLAY_BLOCKS = ("overlay_third",)
 
 
 def make_environment() -> Environment:
@@ -45,16 +46,20 @@ def make_environment() -> Environment:
         iso=formatting.iso,
         kind_label=lambda kind: KIND_LABELS.get(kind, kind.capitalize()),
     )
+    env.globals["late"] = projected_if_late
     env.globals["ui"] = env.get_template("_macros.html").module
     return env
 
 
 class Renderer:
-    def __init__(self, env: Environment | None = None) -> None:
+    def __init__(self, env: Environment | None = None, *, now_ms: Callable[[], int] | None = None) -> None:
         self.env = env or make_environment()
+        # The backend's clock (frontend.clock.ServerClock) once measured: a page's first guess of
+        # the server time, before its script measures its own offset.
+        self.now_ms = now_ms or server_now_ms
 
     def page(self, name: str, context: Mapping[str, Any]) -> str:
-        return self.env.get_template(name).render({"server_now_ms": server_now_ms(), **context})
+        return self.env.get_template(name).render({"server_now_ms": self.now_ms(), **context})
 
     def blocks(self, name: str, blocks: Iterable[str], context: Mapping[str, Any]) -> str:
         template = self.env.get_template(name)
@@ -66,6 +71,9 @@ class Renderer:
 
     def console_fragments(self, view: ShowView) -> str:
         return self.blocks("console.html", CONSOLE_BLOCKS, {"view": view})
+
+    def overlay_fragments(self, view: ShowView) -> str:
+        return self.blocks("overlay.html", OVERLAY_BLOCKS, {"view": view})
 
     def link_status(self, *, up: bool) -> str:
         macro = self.env.globals["ui"].link_status  # type: ignore[attr-defined]
@@ -84,5 +92,5 @@ class Flash:
 
 
 def server_now_ms() -> int:
-    """The page's clock reference, in milliseconds since the epoch."""
+    """This machine's clock, in milliseconds since the epoch (before any measurement)."""
     return int(time.time() * 1000)

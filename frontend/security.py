@@ -1,32 +1,26 @@
-"""Moderators' sessions, CSRF tokens, login throttling and Origin checks.
+"""CSRF tokens, Origin checks and the browser's session id cookie.
 
 The API token never leaves the server: the browser holds only a random session id, and the
-session (user name, token) lives here. Every browser gets an id on its first visit, so that the
-login form itself carries a CSRF token; a successful login replaces that id with a fresh one.
+session (user name, token) lives in `sessions`. Every browser gets an id on its first visit, so
+that the login form itself carries a CSRF token; a successful login replaces that id with a fresh
+one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from frontend.sessions import new_session_id
+
 SESSION_COOKIE = "regie_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
-Clock = Callable[[], float]
-
-
-def new_session_id() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def csrf_token(secret_key: str, session_id: str) -> str:
@@ -36,110 +30,6 @@ def csrf_token(secret_key: str, session_id: str) -> str:
 
 def csrf_valid(secret_key: str, session_id: str, candidate: str | None) -> bool:
     return bool(candidate) and hmac.compare_digest(csrf_token(secret_key, session_id), candidate or "")
-
-
-@dataclass(slots=True)
-class ModeratorSession:
-    id: str
-    username: str
-    api_token: str
-    created_at: float
-    last_seen: float
-
-
-class SessionStore:
-    """Moderators' sessions in memory: a frontend restart logs moderators out, never in."""
-
-    def __init__(self, *, idle_seconds: float, max_sessions: int = 10_000, clock: Clock = time.monotonic):
-        self._sessions: OrderedDict[str, ModeratorSession] = OrderedDict()
-        self._idle = idle_seconds
-        self._max = max_sessions
-        self._clock = clock
-
-    def create(self, username: str, api_token: str) -> ModeratorSession:
-        now = self._clock()
-        session = ModeratorSession(new_session_id(), username, api_token, now, now)
-        self._sessions[session.id] = session
-        while len(self._sessions) > self._max:
-            self._sessions.popitem(last=False)
-        return session
-
-    def get(self, session_id: str | None) -> ModeratorSession | None:
-        if not session_id:
-            return None
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
-        now = self._clock()
-        if now - session.last_seen > self._idle:
-            del self._sessions[session_id]
-            return None
-        session.last_seen = now
-        self._sessions.move_to_end(session_id)
-        return session
-
-    def delete(self, session_id: str | None) -> None:
-        if session_id:
-            self._sessions.pop(session_id, None)
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-
-@dataclass(slots=True)
-class _Failures:
-    times: deque[float] = field(default_factory=deque)
-
-
-class LoginThrottle:
-    """Failed logins per (address, user name) and per address, in a sliding window.
-
-    Counting per pair keeps one attacker from locking a moderator out from everywhere; the
-    per-address ceiling stops one address from trying many names.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_failures: int,
-        window_seconds: float,
-        max_keys: int = 50_000,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        self._max = max_failures
-        self._window = window_seconds
-        self._max_keys = max_keys
-        self._clock = clock
-        self._failures: OrderedDict[str, _Failures] = OrderedDict()
-
-    def _keys(self, address: str, username: str) -> tuple[tuple[str, int], ...]:
-        return ((f"pair:{address}:{username.casefold()}", self._max), (f"addr:{address}", self._max * 4))
-
-    def retry_after(self, address: str, username: str) -> float | None:
-        """Seconds until this pair may try again, or None when it may try now."""
-        now = self._clock()
-        waits = []
-        for key, limit in self._keys(address, username):
-            failures = self._failures.get(key)
-            if failures is None:
-                continue
-            while failures.times and now - failures.times[0] > self._window:
-                failures.times.popleft()
-            if len(failures.times) >= limit:
-                waits.append(self._window - (now - failures.times[0]))
-        return max(waits) if waits else None
-
-    def failed(self, address: str, username: str) -> None:
-        now = self._clock()
-        for key, _limit in self._keys(address, username):
-            failures = self._failures.pop(key, None) or _Failures()
-            failures.times.append(now)
-            self._failures[key] = failures
-        while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, address: str, username: str) -> None:
-        self._failures.pop(self._keys(address, username)[0][0], None)
 
 
 def same_origin(headers: Mapping[str, str], *, scheme: str, allowed: frozenset[str]) -> bool:

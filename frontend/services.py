@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from starlette.requests import HTTPConnection
 
 from frontend.client import ApiClient
+from frontend.clock import ServerClock
 from frontend.config import Settings
 from frontend.live import HubRegistry
 from frontend.models import Event, EventSummary, LiveState
 from frontend.presenter import ShowView, show_view
 from frontend.render import Renderer
-from frontend.security import LoginThrottle, ModeratorSession, SessionStore
+from frontend.sessions import LoginThrottle, ModeratorSession, SessionStore
 from frontend.sharing import Recent, SingleFlight
 
 # The API's own rule for slugs: anything else cannot be an event, and is never sent upstream.
@@ -33,6 +33,7 @@ class Services:
     hubs: HubRegistry
     sessions: SessionStore
     throttle: LoginThrottle
+    clock: ServerClock
     _views: SingleFlight[str, ShowView] = field(default_factory=SingleFlight)
     # The list of events changes when a programme is imported: a few seconds late is fine.
     _summaries: Recent[list[EventSummary]] = field(default_factory=lambda: Recent(ttl=10.0))
@@ -52,17 +53,12 @@ class Services:
         event: Event = await self.api.get_event(slug)
         return show_view(event, live)
 
-    def server_now(self, slug: str) -> datetime:
-        """The backend's clock, as far as this frontend knows it (see EventHub.clock_offset)."""
-        hub = self.hubs.get(slug)
-        offset = hub.clock_offset if hub is not None else 0.0
-        return datetime.now(UTC) + timedelta(seconds=offset)
-
     async def summaries(self) -> list[EventSummary]:
         return await self._summaries.get(self.api.list_events)
 
-    def moderator(self, connection: HTTPConnection) -> ModeratorSession | None:
-        return self.sessions.get(connection.state.session_id)
+    async def moderator(self, connection: HTTPConnection) -> ModeratorSession | None:
+        """The moderator logged in on this browser; SessionStoreUnavailable when Redis is down."""
+        return await self.sessions.get(connection.state.session_id)
 
 
 def check_slug(slug: str) -> None:

@@ -11,8 +11,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.client import ApiUnavailable, Forbidden, Invalid, Unauthorized
 from frontend.routes.common import origin_allowed, page
-from frontend.security import CSRF_FIELD, csrf_token, csrf_valid, new_session_id, safe_next
+from frontend.security import CSRF_FIELD, csrf_token, csrf_valid, safe_next
 from frontend.services import Services, services_of
+from frontend.sessions import new_session_id
 
 router = APIRouter()
 ServicesDep = Annotated[Services, Depends(services_of)]
@@ -48,7 +49,7 @@ def _login_page(
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, services: ServicesDep) -> Response:
     next_url = safe_next(request.query_params.get("next"))
-    if services.moderator(request) is not None:
+    if await services.moderator(request) is not None:
         return RedirectResponse(next_url, status_code=303)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     return _login_page(request, services, next_url=next_url, notice=notice)
@@ -74,7 +75,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         return show("Saisissez votre identifiant et votre mot de passe.", 400)
 
     address = request.client.host if request.client else "inconnue"
-    wait = services.throttle.retry_after(address, username)
+    wait = await services.throttle.retry_after(address, username)
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
         response = show(
@@ -86,15 +87,15 @@ async def login(request: Request, services: ServicesDep) -> Response:
     try:
         token = await services.api.login(username, password)
     except (Unauthorized, Forbidden, Invalid):
-        services.throttle.failed(address, username)
+        await services.throttle.failed(address, username)
         return show("Identifiant ou mot de passe incorrect.", 401)
     except ApiUnavailable:
         return show("Le serveur de la régie ne répond pas. Réessayez dans un instant.", 503)
 
-    services.throttle.succeeded(address, username)
+    await services.throttle.succeeded(address, username)
     # A fresh session id at login: an id planted in the browser before (session fixation) is worthless.
-    services.sessions.delete(request.state.session_id)
-    session = services.sessions.create(username, token)
+    await services.sessions.delete(request.state.session_id)
+    session = await services.sessions.create(username, token)
     request.state.new_session_id = session.id
     return RedirectResponse(next_url, status_code=303, headers={"Cache-Control": NO_STORE})
 
@@ -105,7 +106,7 @@ async def logout(request: Request, services: ServicesDep) -> Response:
     if origin_allowed(request, services) and csrf_valid(
         services.settings.secret_key, request.state.session_id, _str(form.get(CSRF_FIELD))
     ):
-        services.sessions.delete(request.state.session_id)
+        await services.sessions.delete(request.state.session_id)
         request.state.new_session_id = new_session_id()
         return RedirectResponse("/login?notice=logout", status_code=303)
     # A forged or stale logout changes nothing; the moderator is sent back to where they were.

@@ -17,8 +17,9 @@ from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFou
 from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
 from frontend.presenter import show_view
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
-from frontend.security import CSRF_FIELD, CSRF_HEADER, ModeratorSession, csrf_token, csrf_valid
+from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
 from frontend.services import Services, check_slug, services_of
+from frontend.sessions import ModeratorSession, SessionStoreUnavailable
 
 router = APIRouter()
 ServicesDep = Annotated[Services, Depends(services_of)]
@@ -46,17 +47,15 @@ def _login_url(slug: str, notice: str) -> str:
 @router.get("/events/{slug}/console", response_class=HTMLResponse)
 async def console_page(request: Request, slug: str, services: ServicesDep) -> Response:
     check_slug(slug)
-    moderator = services.moderator(request)
+    moderator = await services.moderator(request)
     if moderator is None:
         return RedirectResponse(_login_url(slug, "required"), status_code=303)
     view = await services.view(slug)
-    server_now = services.server_now(slug)
     context = {
         "view": view,
         "username": moderator.username,
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
-        "server_now": server_now,
-        "server_now_ms": int(server_now.timestamp() * 1000),
+        "server_now": services.clock.now(),
     }
     return page(request, "console.html", context, cache="no-store")
 
@@ -64,7 +63,13 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
 @router.websocket("/events/{slug}/console/ws")
 async def console_socket(websocket: WebSocket, slug: str) -> None:
     services = services_of(websocket)
-    if services.moderator(websocket) is None:
+    try:
+        moderator = await services.moderator(websocket)
+    except SessionStoreUnavailable:
+        # 1013 "try again later": htmx retries it by itself, and the store is probably back soon.
+        await websocket.close(code=1013)
+        return
+    if moderator is None:
         if origin_allowed(websocket, services):
             await websocket.accept()
             await websocket.close(code=SESSION_EXPIRED)
@@ -89,7 +94,7 @@ class Press:
 @router.post("/events/{slug}/console/control", response_class=HTMLResponse)
 async def control(request: Request, slug: str, services: ServicesDep) -> Response:
     check_slug(slug)
-    moderator = services.moderator(request)
+    moderator = await services.moderator(request)
     if moderator is None:
         return _session_expired(request, slug)
     form = await request.form()
@@ -137,7 +142,7 @@ async def _send_press(
             message = f"« {press.label} » n'est pas possible maintenant : {_why_not(press, current)}"
         return await _state_answer(services, slug, current, message, "warning", 409)
     except Unauthorized:
-        services.sessions.delete(moderator.id)
+        await services.sessions.delete(moderator.id)
         return _session_expired(request, slug)
     except Forbidden:
         return _flash(services, "Votre compte n'a pas le droit de piloter ce direct.", 403, "error")

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 
-from frontend.client import ApiError
+from frontend import formatting
+from frontend.client import ApiError, ApiUnavailable
 from frontend.models import LIVE, SCHEDULED, EventSummary
-from frontend.presenter import STATUS_LABELS, chapters, replay_kind, show_started_at, youtube_at
+from frontend.presenter import STATUS_LABELS, ShowView, chapters, replay_kind, show_started_at, youtube_at
 from frontend.routes.common import open_event_socket, page, serve_viewer
 from frontend.services import Services, check_slug, services_of
 
@@ -47,8 +48,8 @@ async def index(request: Request, services: ServicesDep) -> HTMLResponse:
 async def live_page(request: Request, slug: str, services: ServicesDep) -> HTMLResponse:
     view = await services.view(slug)
     related = await _related(services, view.event.see_also, view.event.starts_at)
-    server_now_ms = int(services.server_now(slug).timestamp() * 1000)
-    return page(request, "live.html", {"view": view, "related": related, "server_now_ms": server_now_ms})
+    context = {"view": view, "related": related, "api_url": services.settings.browser_api_url}
+    return page(request, "live.html", context)
 
 
 @router.websocket("/events/{slug}/ws")
@@ -56,6 +57,54 @@ async def live_socket(websocket: WebSocket, slug: str) -> None:
     services = services_of(websocket)
     if await open_event_socket(websocket, services, slug):
         await serve_viewer(websocket, services, slug, "public")
+
+
+@router.get("/events/{slug}/overlay", response_class=HTMLResponse)
+async def overlay_page(request: Request, slug: str, services: ServicesDep) -> HTMLResponse:
+    """The lower third for OBS. While the backend is unreachable it is an empty, transparent page
+    that connects and fills itself in: an error page would be broadcast on the video."""
+    check_slug(slug)
+    view: ShowView | None
+    event: EventSummary
+    try:
+        view = await services.view(slug)
+        event = view.event
+    except ApiUnavailable:
+        view = None
+        event = await _event_or_placeholder(services, slug)
+    return page(request, "overlay.html", {"view": view, "event": event})
+
+
+@router.websocket("/events/{slug}/overlay/ws")
+async def overlay_socket(websocket: WebSocket, slug: str) -> None:
+    services = services_of(websocket)
+    if await open_event_socket(websocket, services, slug):
+        await serve_viewer(websocket, services, slug, "overlay")
+
+
+@router.get("/events/{slug}/chapters.vtt")
+async def chapters_track(slug: str, services: ServicesDep) -> Response:
+    """The API's WebVTT chapters, from this site: a `<track>` must be same-origin (or CORS on the
+    video too), and the replay video is hosted wherever the organiser put it."""
+    check_slug(slug)
+    upstream = await services.api.get_text(f"/api/v1/events/{slug}/chapters.vtt")
+    return Response(
+        upstream.content,
+        media_type="text/vtt; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/time")
+async def server_time(services: ServicesDep) -> JSONResponse:
+    """The backend's clock as this frontend measured it, for the pages' own measurement: the
+    browser talks only to this site, and this site knows its offset to the backend."""
+    now_ms = services.clock.now_ms()
+    moment = datetime.fromtimestamp(now_ms / 1000, UTC)
+    return JSONResponse(
+        {"server_time": formatting.iso(moment), "server_time_ms": now_ms, "synced": services.clock.synced},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/events/{slug}/replay", response_class=HTMLResponse)
@@ -78,8 +127,17 @@ async def replay_page(request: Request, slug: str, services: ServicesDep) -> HTM
             "replay_kind": replay_kind(event.replay_url),
             "youtube_at": youtube_at,
             "related": related,
+            "api_url": services.settings.browser_api_url,
         },
     )
+
+
+async def _event_or_placeholder(services: Services, slug: str) -> EventSummary:
+    """For a page that must render while the backend is away: the event's name if known."""
+    try:
+        return next(e for e in await services.summaries() if e.slug == slug)
+    except (ApiError, StopIteration):
+        return EventSummary(slug=slug, title="Direct", starts_at=datetime.now(UTC), ends_at=datetime.now(UTC))
 
 
 async def _related(

@@ -37,7 +37,12 @@ TEST_EVENTS = (
     "essai-replay",
     "essai-order",
     "essai-away",
+    "essai-horloge",
+    "essai-overlay",
 )
+# Minutes from now to each test programme's start: most start soon, so countdowns read as on the
+# night; the clock test's started ten minutes ago, so starting it makes the show run late.
+STARTS_IN_MINUTES = {"essai-horloge": -10}
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -59,7 +64,9 @@ def programme_yaml(slug: str) -> str:
     It starts a few minutes from now, so countdowns and drift read as they would on the night.
     """
     replay = 'replay_url: "https://videos.example.org/essai/replay.mp4"\n' if slug == "essai-replay" else ""
-    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=3)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(
+        minutes=STARTS_IN_MINUTES.get(slug, 3)
+    )
     t = [(start + timedelta(minutes=30 * n)).isoformat() for n in range(5)]
     return f"""
 slug: {slug}
@@ -171,6 +178,7 @@ class Stack:
     web_url: str
     api: Server
     web: Server
+    env: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, username: str = "alice") -> str:
@@ -246,7 +254,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api.start()
     web.start()
     try:
-        yield Stack(api_url=api_url, web_url=web_url, api=api, web=web)
+        yield Stack(api_url=api_url, web_url=web_url, api=api, web=web, env=env)
     finally:
         web.stop()
         api.stop()

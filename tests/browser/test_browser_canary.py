@@ -32,7 +32,14 @@ def test_no_canary_secret_in_any_page_before_its_reveal(
     console = moderator_context.new_page()
     record_frames(console, seen)
     login(console, stack, "alice", f"/events/{SLUG}/console")
-    public_paths = ["/", f"/events/{SLUG}", f"/events/{SLUG}/replay", "/events/pas-un-evenement"]
+    public_paths = [
+        "/",
+        f"/events/{SLUG}",
+        f"/events/{SLUG}/replay",
+        f"/events/{SLUG}/overlay",
+        f"/events/{SLUG}/chapters.vtt",
+        "/events/pas-un-evenement",
+    ]
 
     def look_everywhere() -> None:
         for path in public_paths:
@@ -41,6 +48,10 @@ def test_no_canary_secret_in_any_page_before_its_reveal(
         expect(page.locator("#live-status")).to_be_visible()
         seen.append(page.content())
         page.goto(f"{stack.web_url}/events/{SLUG}/replay")
+        seen.append(page.content())
+        page.goto(f"{stack.web_url}/events/{SLUG}/overlay")
+        expect(page.locator("#overlay-third")).to_be_attached()
+        page.wait_for_timeout(200)  # its socket's first message
         seen.append(page.content())
         console.reload()
         seen.append(console.content())

@@ -55,6 +55,35 @@ def test_replay_player_jumps_to_each_chapter(page: Page, stack: Stack) -> None:
     seek.click()
     assert page.evaluate("document.getElementById('replay-video').currentTime") == offset
 
+    # The player's own chapters: the API's WebVTT, through this site (a track must be same-origin).
+    expect(video.locator("track")).to_have_attribute("kind", "chapters")
+    cues = page.wait_for_function(
+        "() => { const t = document.getElementById('replay-video').textTracks[0];"
+        " return t && t.cues && t.cues.length ? Array.from(t.cues, c => [c.startTime, c.text]) : null; }"
+    ).json_value()
+    assert cues[0][0] == 0 and cues[0][1].startswith("Accueil des participants")
+
+
+@pytest.mark.parametrize("path", ["/events/{slug}", "/events/{slug}/replay"])
+def test_every_export_is_linked_and_answers(page: Page, stack: Stack, path: str) -> None:
+    import httpx
+
+    page.goto(stack.web_url + path.format(slug="essai-replay"))
+    exports = page.locator(".exports")
+    expect(exports.get_by_role("link", name="Ajouter à mon agenda")).to_be_visible()
+    hrefs = exports.get_by_role("link").evaluate_all("links => links.map(a => a.href)")
+    assert [href.rsplit("/", 1)[1] for href in hrefs] == [
+        "calendar.ics",
+        "schedule.xml",
+        "schedule.json",
+        "chapters.vtt",
+        "chapters.txt",
+        "report.csv",
+    ]
+    for href in hrefs:
+        assert href.startswith(f"{stack.api_url}/api/v1/events/essai-replay/")
+        assert httpx.get(href).status_code == 200, href
+
 
 def _timeline(stack: Stack, slug: str) -> list[dict[str, object]]:
     import httpx

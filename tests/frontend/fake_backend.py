@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import programme_samples as samples
@@ -28,8 +29,8 @@ TOKEN = "fake-token-moderator"
 USERS = {"regie": "motdepasse"}
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def now_iso(shift: float = 0.0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=shift)).isoformat().replace("+00:00", "Z")
 
 
 class FakeShow:
@@ -46,7 +47,15 @@ class FakeShow:
         self.timeline: list[dict[str, Any]] = []
         self.subscribers: set[asyncio.Queue[str]] = set()
         self.event_reads = 0
+        self.not_modified = 0
         self.control_delay = 0.0
+        # The backend's clock minus the real one, in seconds: a backend whose clock is not ours.
+        self.clock_shift = 0.0
+        self.time_reads = 0
+        # What the programme's projected times are while live: {"end": iso, "segments": {id:
+        # (start, end)}, "items": {id: start}}; tests move them as an overrunning item would.
+        self.projections: dict[str, Any] = {}
+        self.updated_at: str | None = None
 
     @property
     def order(self) -> list[tuple[str, dict[str, Any]]]:
@@ -54,6 +63,8 @@ class FakeShow:
 
     def public_item(self, segment_id: str, item: dict[str, Any]) -> dict[str, Any]:
         data = dict(item, segment_id=segment_id, actual_start=self.starts.get(item["id"]))
+        if self.status == "live":
+            data["projected_start"] = self.projections.get("items", {}).get(item["id"])
         if item["mystery"] and item["id"] in self.revealed:
             data.update(self.hidden[item["id"]], revealed=True, revealed_at=self.revealed[item["id"]])
         return data
@@ -63,7 +74,15 @@ class FakeShow:
         event.update(
             status=self.status, version=self.version, started_at=self.started_at, ended_at=self.ended_at
         )
+        if self.updated_at:
+            event["updated_at"] = self.updated_at
+        if self.status == "live":
+            event["projected_end"] = self.projections.get("end")
         for segment in event["segments"]:
+            if self.status == "live" and segment["id"] in self.projections.get("segments", {}):
+                segment["projected_start"], segment["projected_end"] = self.projections["segments"][
+                    segment["id"]
+                ]
             segment["items"] = [self.public_item(segment["id"], item) for item in segment["items"]]
             starts = [self.starts[i["id"]] for i in segment["items"] if i["id"] in self.starts]
             segment["actual_start"] = min(starts) if starts else None
@@ -87,7 +106,7 @@ class FakeShow:
             "event": samples.SLUG,
             "version": self.version,
             "status": self.status,
-            "server_time": now_iso(),
+            "server_time": now_iso(self.clock_shift),
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "segment": segment,
@@ -165,8 +184,22 @@ def create_fake_api(show: FakeShow) -> Starlette:
     async def event(request: Request) -> Response:
         if not known(request):
             return JSONResponse({"detail": "No event has this slug."}, status_code=404)
+        body = json.dumps(show.event()).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
+        if request.headers.get("if-none-match") == etag:
+            show.not_modified += 1
+            return Response(status_code=304, headers={"ETag": etag})
         show.event_reads += 1
-        return JSONResponse(show.event())
+        return Response(body, media_type="application/json", headers={"ETag": etag})
+
+    async def server_time(request: Request) -> Response:
+        show.time_reads += 1
+        return JSONResponse({"server_time": now_iso(show.clock_shift)}, headers={"Cache-Control": "no-store"})
+
+    async def chapters(request: Request) -> Response:
+        if not known(request):
+            return JSONResponse({"detail": "No event has this slug."}, status_code=404)
+        return Response("WEBVTT\n\n00:00:00.000 --> 00:05:00.000\nAccueil\n", media_type="text/vtt")
 
     async def live(request: Request) -> Response:
         if not known(request):
@@ -236,6 +269,8 @@ def create_fake_api(show: FakeShow) -> Starlette:
             Route("/api/v1/events/{slug}", event),
             Route("/api/v1/events/{slug}/live", live),
             Route("/api/v1/events/{slug}/timeline", timeline),
+            Route("/api/v1/events/{slug}/chapters.vtt", chapters),
+            Route("/api/v1/time", server_time),
             Route("/api/v1/auth/token", token, methods=["POST"]),
             Route("/api/v1/events/{slug}/control", control, methods=["POST"]),
             WebSocketRoute("/api/v1/events/{slug}/live/ws", live_ws),

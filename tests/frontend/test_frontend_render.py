@@ -16,6 +16,7 @@ from frontend.render import LIVE_BLOCKS, Renderer
 LIVE_IDS = ("live-status", "live-now", "live-guests", "live-programme", "live-announcer")
 CONSOLE_IDS = ("console-state", "console-controls", "console-programme")
 renderer = Renderer()
+API = "https://api.example.org"
 
 
 def view_at(item: str | None, *, status: str = "live", version: int = 7, revealed: bool = False) -> ShowView:
@@ -53,7 +54,7 @@ def view_at(item: str | None, *, status: str = "live", version: int = 7, reveale
 
 
 def page(view: ShowView) -> str:
-    return renderer.page("live.html", {"view": view, "related": []})
+    return renderer.page("live.html", {"view": view, "related": [], "api_url": API})
 
 
 def test_every_fragment_is_a_top_level_element_with_its_id_and_version() -> None:
@@ -79,7 +80,9 @@ def test_the_page_contains_its_fragments_verbatim() -> None:
 
 def test_the_live_page_shows_who_speaks_now_and_next_in_paris_time() -> None:
     html = page(view_at("etude"))
-    assert visible_text(html, "live-status") == "En direct Le direct est 5 min de retard."
+    assert (
+        visible_text(html, "live-status") == "En direct Le direct est 5 min de retard. Fin prévue à 21 h 00"
+    )
     now = visible_text(html, "live-now")
     assert "Séquence en cours Ouverture Prévue 19 h 00 – 20 h 00" in now
     assert "En ce moment Intervention Les résultats de l'étude Anne ROBIN Fondatrice, COMISIS" in now

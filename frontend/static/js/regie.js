@@ -17,33 +17,94 @@
   };
 
   /* --- server clock --------------------------------------------------------------------- */
+  // The server's time is Date.now() + clockOffset. The page carries a first guess (the server's
+  // clock when it was rendered); then the page measures, NTP-style, against /time on this site:
+  // a few round trips one after the other, the fastest one kept, the server's reading placed at
+  // its midpoint, so the offset is right to within half that round trip.
   var clockOffset = 0;
+  var SYNC_SAMPLES = 5;
+  var RESYNC_MS = 10 * 60 * 1000;
+  var syncing = false;
   function initClock() {
     var serverNow = Number(document.body.getAttribute('data-server-now'));
     if (serverNow) clockOffset = serverNow - Date.now();
   }
   function now() { return Date.now() + clockOffset; }
 
-  /* --- never an older version after a newer one ----------------------------------------- */
-  // The version each swapped element shows, by id: fragments of an older version are dropped,
-  // whichever way they arrive (socket, console answer, a reconnect racing a late message).
+  function sample() {
+    var wall = Date.now(), start = performance.now();
+    return fetch('/time', { cache: 'no-store', credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error('HTTP ' + answer.status);
+        return answer.json();
+      })
+      .then(function (body) {
+        var rtt = performance.now() - start;
+        return { rtt: rtt, offset: Number(body.server_time_ms) - (wall + rtt / 2) };
+      });
+  }
+  function syncClock() {
+    if (syncing) return;
+    syncing = true;
+    var best = null, taken = 0;
+    function next() {
+      sample()
+        .then(function (s) { if (isFinite(s.offset) && (!best || s.rtt < best.rtt)) best = s; },
+              function () { /* offline or restarting: keep the last offset */ })
+        .then(function () {
+          taken += 1;
+          if (taken < SYNC_SAMPLES) { next(); return; }
+          syncing = false;
+          if (!best) return;
+          clockOffset = best.offset;
+          document.documentElement.setAttribute('data-clock-rtt', String(Math.round(best.rtt)));
+          tick();
+        });
+    }
+    next();
+  }
+  // The system clock can be changed under a running page (NTP, a person, a sleeping laptop): the
+  // monotonic clock does not move with it, so a gap between the two means measuring again.
+  var lastWall = Date.now(), lastMono = performance.now();
+  function clockJumped() {
+    var wall = Date.now(), mono = performance.now();
+    var jump = Math.abs((wall - lastWall) - (mono - lastMono));
+    lastWall = wall; lastMono = mono;
+    return jump > 1000;
+  }
+
+  /* --- never an older state after a newer one ------------------------------------------- */
+  // Each swapped element carries what orders the states: the programme's revision (data-epoch:
+  // a re-imported programme may restart its versions), the version, then data-stamp (projected
+  // times that moved within one version). Fragments not newer than what an element shows are
+  // dropped, whichever way they arrive (socket, console answer, a reconnect racing a late message).
   var shown = {};
-  function versionOf(el) {
-    var value = el && el.getAttribute && el.getAttribute('data-version');
-    return value === null || value === undefined ? null : Number(value);
+  function orderOf(el) {
+    if (!el || !el.getAttribute) return null;
+    var version = el.getAttribute('data-version');
+    if (version === null) return null;
+    return [Number(el.getAttribute('data-epoch') || 0), Number(version), Number(el.getAttribute('data-stamp') || 0)];
+  }
+  function compare(a, b) {
+    for (var i = 0; i < a.length; i++) { if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1; }
+    return 0;
   }
   document.addEventListener('htmx:oobBeforeSwap', function (evt) {
     var incoming = evt.detail.fragment;
     if (incoming && incoming.nodeType === 11) incoming = incoming.firstElementChild;
-    var version = versionOf(incoming);
-    if (version === null) return;
+    var order = orderOf(incoming);
+    if (order === null) return;
     var target = evt.detail.target;
-    var current = target.id in shown ? shown[target.id] : versionOf(target);
-    if (current !== null && version <= current) {
+    var current = target.id in shown ? shown[target.id] : orderOf(target);
+    if (current !== null && compare(order, current) <= 0) {
       evt.detail.shouldSwap = false;
       return;
     }
-    shown[target.id] = version;
+    shown[target.id] = order;
+    // Same content under a newer state (the overlay's lower third when something else changed):
+    // keep the element, so its entrance does not play again on the video.
+    var key = incoming.getAttribute('data-key');
+    if (key !== null && key === target.getAttribute('data-key')) evt.detail.shouldSwap = false;
   });
 
   /* --- staying connected ---------------------------------------------------------------- */
@@ -109,8 +170,9 @@
     });
   }
   setInterval(function () { checkSockets(SILENCE_MS); }, 5000);
-  // Back from sleep or from a lost network: do not wait for the next check.
-  function wake() { checkSockets(12000); }
+  // Back from sleep or from a lost network: do not wait for the next check; and measure the
+  // clock again, the system's may have been set meanwhile.
+  function wake() { checkSockets(12000); syncClock(); }
   document.addEventListener('visibilitychange', function () { if (!document.hidden) wake(); });
   window.addEventListener('online', wake);
   window.addEventListener('pageshow', wake);
@@ -124,8 +186,9 @@
     return clockFormats[tz];
   }
   function two(n) { return (n < 10 ? '0' : '') + n; }
+  // Whole seconds rounded up, as a countdown reads: "1 s" until the very moment, then "0 s".
   function span(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
+    var s = Math.max(0, Math.ceil(ms / 1000 - 0.001));
     var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
     if (d > 0) return d + ' j ' + two(h) + ' h';
     if (h > 0) return h + ' h ' + two(m) + ' min';
@@ -140,8 +203,8 @@
     });
     document.querySelectorAll('[data-time-left]').forEach(function (el) {
       var left = Date.parse(el.getAttribute('data-time-left')) - t;
-      el.textContent = left >= 0 ? 'reste ' + span(left) : 'dépassement de ' + span(-left);
-      el.classList.toggle('overrun', left < 0);
+      el.textContent = left > 0 ? 'reste ' + span(left) : 'dépassement de ' + span(-left);
+      el.classList.toggle('overrun', left <= 0);
     });
     document.querySelectorAll('[data-clock]').forEach(function (el) {
       el.textContent = clockFormat(el.getAttribute('data-tz') || 'Europe/Paris').format(t);
@@ -159,10 +222,22 @@
     if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the position is set */ });
   });
 
+  // Ticks land just after each second of the server's clock, so what a page shows is the
+  // server's second, not one up to a second old (50 ms after: an offset measured a few ms off
+  // must not make a tick land just before the second it means to show).
+  function scheduleTick() {
+    setTimeout(function () {
+      if (clockJumped()) syncClock();
+      tick();
+      scheduleTick();
+    }, 1000 - (((now() % 1000) + 1000) % 1000) + 50);
+  }
   function start() {
     initClock();
     tick();
-    setInterval(tick, 1000);
+    scheduleTick();
+    syncClock();
+    setInterval(syncClock, RESYNC_MS);
   }
   document.addEventListener('htmx:oobAfterSwap', tick);
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
