@@ -215,7 +215,7 @@ def require_single_worker(settings: Settings, workers: int) -> None:
     if workers > 1 and settings.broadcast_url.startswith("memory://"):
         fail(
             "several workers need a shared broadcast: set REGIE_BROADCAST_URL=redis://… "
-            "(with memory:// a press would reach only one worker's viewers)"
+            "(with memory:// a press or a login would reach only one worker)"
         )
 
 
@@ -268,6 +268,8 @@ def cmd_web(args: argparse.Namespace) -> None:
         import frontend.main  # noqa: F401
     except ImportError:
         fail("the frontend package is not installed")
+    # Moderators' sessions and login throttling are shared through Redis, as live changes are.
+    require_single_worker(get_settings(), args.workers)
     run_server("frontend.main:create_app", host=args.host, port=args.port, workers=args.workers)
 
 
