@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -130,12 +131,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: once pytest-playwright's sync API has started, its event loop stays
     current for the rest of the session, and asyncio tests after it could not run their own."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
