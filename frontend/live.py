@@ -1,9 +1,11 @@
 """The per-event hub: one upstream subscription per event while it has viewers, each change
 rendered once into HTML fragments, the same string pushed to every viewer of that event.
 
-Each viewer has a single-slot mailbox holding the newest message: messages carry the whole state,
-so a viewer that cannot keep up skips the states it missed and gets the latest one, memory stays
-bounded whatever the viewer does, and the fan-out never waits on any socket.
+Viewers are `fanout.Outbox`es, as the backend's: a change is one synchronous loop over the
+viewers of a channel, each send stepped by hand and almost always complete on the spot; only a
+viewer whose write buffer is full gets a task, holding at most one message (the newest: messages
+carry the whole state, so a viewer that cannot keep up skips the states it missed), and is closed
+with 1013 if it cannot take one within the send timeout. The fan-out never waits on any socket.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
 
+from starlette.websockets import WebSocket
+
+from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
 from frontend.client import ApiClient, ApiError, LiveFeed
 from frontend.models import LIVE, Event, LiveState
 from frontend.presenter import ShowView, show_view
@@ -23,17 +28,40 @@ from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "CHANNELS",
+    "HEARTBEAT",
+    "SERVICE_RESTART",
+    "TRY_AGAIN_LATER",
+    "Channel",
+    "EventHub",
+    "HubRegistry",
+    "Snapshot",
+    "Viewer",
+    "ascii_html",
+    "hub_factory",
+]
+
 Channel = Literal["public", "console", "overlay"]
 CHANNELS: tuple[Channel, ...] = ("public", "console", "overlay")
 
-# Sent to every viewer when nothing else happened for a while: the browser treats a silent socket
-# as dead (a laptop waking from sleep does not learn that its TCP connection died).
+# Sent to the viewers of a channel that heard nothing for a while: the browser treats a silent
+# socket as dead (a laptop waking from sleep does not learn that its TCP connection died).
 HEARTBEAT = '<span id="live-beat" hidden></span>'
 
-# Close codes the browser script understands: 1012 "service restart" makes htmx reconnect at once;
-# 1013 "try again later" for a viewer dropped because it stopped reading.
-SERVICE_RESTART = 1012
-TRY_AGAIN_LATER = 1013
+# How long a viewer may take to accept one message before it is closed with 1013.
+SEND_TIMEOUT = 10.0
+
+
+def ascii_html(text: str) -> str:
+    """`text` with every non-ASCII character as a numeric character reference (`é` → `&#233;`).
+
+    The same document for a browser, in text and in attribute values alike (the fragments hold
+    no script or style); but uvicorn encodes a text frame once per viewer, and a str that is not
+    pure ASCII encodes about ten times slower than one that is: converted once per change here,
+    every viewer's encode is a plain copy.
+    """
+    return text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,70 +77,16 @@ class Snapshot:
         return self.view.version if self.view is not None else -1
 
 
-SendText = Callable[[str], Awaitable[None]]
-CloseSocket = Callable[[int], Awaitable[None]]
+class Viewer(Outbox):
+    """One browser socket: its outbox, and the channel (page) it watches."""
 
-
-class Viewer:
-    """One browser socket, written by its own task from a single-slot mailbox."""
+    __slots__ = ("channel",)
 
     def __init__(
-        self, channel: Channel, send: SendText, close: CloseSocket, *, send_timeout: float = 10.0
+        self, websocket: WebSocket, channel: Channel, *, label: str, send_timeout: float = SEND_TIMEOUT
     ) -> None:
+        super().__init__(websocket, label=label, send_timeout=send_timeout)
         self.channel = channel
-        self._send = send
-        self._close = close
-        self._send_timeout = send_timeout
-        self._pending: str | None = None
-        self._beat = False
-        self._close_code: int | None = None
-        self._wake = asyncio.Event()
-        self.sent = 0
-
-    def offer(self, message: str) -> None:
-        """Replace whatever was waiting: the newest state supersedes the ones before it."""
-        self._pending = message
-        self._wake.set()
-
-    def beat(self) -> None:
-        self._beat = True
-        self._wake.set()
-
-    def close(self, code: int) -> None:
-        self._close_code = code
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Send until the socket fails, stops reading, or the hub closes it."""
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
-        # lands as the send completes, and this task would then wait forever.
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self._close_code is not None:
-                await self._close_quietly(self._close_code, self._send_timeout)
-                return
-            message, self._pending = self._pending, None
-            if message is None and self._beat:
-                message = HEARTBEAT
-            self._beat = False
-            if message is None:
-                continue
-            try:
-                async with asyncio.timeout(self._send_timeout):
-                    await self._send(message)
-            except TimeoutError:
-                logger.info("dropped a viewer that stopped reading for %.0f s", self._send_timeout)
-                await self._close_quietly(TRY_AGAIN_LATER, 1.0)
-                return
-            except Exception:  # the socket is gone, whichever way the server reports it
-                return
-            self.sent += 1
-
-    async def _close_quietly(self, code: int, within: float) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(within):
-                await self._close(code)
 
 
 class EventHub:
@@ -136,7 +110,10 @@ class EventHub:
         self._heartbeat_seconds = heartbeat_seconds
         self._retry_seconds = retry_seconds
         self._projection_refresh_seconds = projection_refresh_seconds
-        self._viewers: set[Viewer] = set()
+        self._viewers: dict[Channel, set[Viewer]] = {channel: set() for channel in CHANNELS}
+        # When each channel's viewers last got a message (loop time): heartbeats go only to the
+        # channels that were quiet for a whole heartbeat period, never in the way of a change.
+        self._last_sent: dict[Channel, float] = dict.fromkeys(CHANNELS, 0.0)
         self._event: Event | None = None
         self._event_version = -1
         self._event_etag: str | None = None
@@ -157,6 +134,8 @@ class EventHub:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self._last_sent = dict.fromkeys(CHANNELS, now)
         self._tasks = [
             asyncio.create_task(self._feed.run(self), name=f"live-feed:{self.slug}"),
             asyncio.create_task(self._render_loop(), name=f"live-render:{self.slug}"),
@@ -171,8 +150,10 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        for viewer in list(self._viewers):
-            viewer.close(close_code)
+        viewers = [viewer for channel in CHANNELS for viewer in self._viewers[channel]]
+        for channel in CHANNELS:
+            self._viewers[channel].clear()
+        await asyncio.gather(*(viewer.close(close_code) for viewer in viewers), return_exceptions=True)
 
     # --- viewers -----------------------------------------------------------------------------
 
@@ -182,17 +163,21 @@ class EventHub:
 
     @property
     def viewer_count(self) -> int:
-        return len(self._viewers)
+        return sum(len(viewers) for viewers in self._viewers.values())
 
     def attach(self, viewer: Viewer) -> None:
-        """Add a viewer and hand it the current state at once, whatever version that is."""
-        self._viewers.add(viewer)
+        """Add a viewer and hand it the current state at once, whatever version that is.
+
+        No await between the two: the viewer gets exactly the latest state, then every newer one.
+        """
+        self._viewers[viewer.channel].add(viewer)
         message = self._snapshot.messages.get(viewer.channel)
         if message:
             viewer.offer(message)
 
     def detach(self, viewer: Viewer) -> None:
-        self._viewers.discard(viewer)
+        viewer.stop()
+        self._viewers[viewer.channel].discard(viewer)
 
     async def advance(self, live: LiveState) -> Snapshot:
         """Take a state learnt elsewhere (a control answer) and wait until it is rendered, so the
@@ -282,31 +267,51 @@ class EventHub:
         return event, True
 
     def _publish(self, view: ShowView | None) -> None:
+        """Render `view` once per channel and send each channel's viewers the same string.
+
+        A channel whose message did not change (the overlay, when only the link went down) is not
+        sent again: its viewers already have it.
+        """
         link = self._renderer.link_status(up=self._link_up)
         messages: dict[Channel, str] = {}
         if view is None:
             # The overlay is on the video: it never says anything about the link.
-            messages = {"public": link, "console": link, "overlay": ""}
+            messages = {"public": ascii_html(link), "console": ascii_html(link), "overlay": ""}
         else:
             self.renders += 1
             messages = {
-                "public": link + self._renderer.live_fragments(view),
-                "console": link + self._renderer.console_fragments(view),
-                "overlay": self._renderer.overlay_fragments(view),
+                "public": ascii_html(link + self._renderer.live_fragments(view)),
+                "console": ascii_html(link + self._renderer.console_fragments(view)),
+                "overlay": ascii_html(self._renderer.overlay_fragments(view)),
             }
+        previous = self._snapshot.messages
         self._seq += 1
         self._snapshot = Snapshot(seq=self._seq, view=view, messages=messages)
-        for viewer in self._viewers:
-            if messages[viewer.channel]:
-                viewer.offer(messages[viewer.channel])
+        now = asyncio.get_running_loop().time()
+        for channel in CHANNELS:
+            message = messages[channel]
+            if message and message != previous.get(channel):
+                fan_out(self._viewers[channel], message)
+                self._last_sent[channel] = now
         self._published.set()
         self._published = asyncio.Event()
 
     async def _heartbeat_loop(self) -> None:
+        """Beat to the channels that were sent nothing for `heartbeat_seconds`, and only to their
+        idle viewers: a busy one is still being written to, and its mailbox holds a state that a
+        heartbeat must never replace."""
+        loop = asyncio.get_running_loop()
+        # A beat a little early is as good as one on time, and timers may fire a little early.
+        slack = self._heartbeat_seconds / 20
         while True:
-            await asyncio.sleep(self._heartbeat_seconds)
-            for viewer in self._viewers:
-                viewer.beat()
+            due = min(self._last_sent.values()) + self._heartbeat_seconds
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            now = loop.time()
+            for channel in CHANNELS:
+                # A channel sent a change meanwhile is not due yet: the next turn recomputes.
+                if now - self._last_sent[channel] >= self._heartbeat_seconds - slack:
+                    fan_out(_idle(self._viewers[channel]), HEARTBEAT)
+                    self._last_sent[channel] = now
 
     async def _projection_loop(self) -> None:
         """While the show is live, re-read the programme now and then: projected times move with
@@ -338,6 +343,10 @@ class EventHub:
             return False
         self._publish(refreshed)
         return True
+
+
+def _idle(viewers: Iterable[Viewer]) -> list[Viewer]:
+    return [viewer for viewer in viewers if not viewer.busy]
 
 
 HubFactory = Callable[[str], EventHub]

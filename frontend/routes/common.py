@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, NotFound
 from frontend.live import Channel, Viewer
@@ -57,26 +55,19 @@ async def open_event_socket(websocket: WebSocket, services: Services, slug: str)
 
 
 async def serve_viewer(websocket: WebSocket, services: Services, slug: str, channel: Channel) -> None:
-    """Attach an accepted socket to its event's hub until either side leaves."""
+    """Attach an accepted socket to its event's hub until either side leaves.
+
+    The hub writes to the socket (see frontend.live); this only reads, to learn when it closes:
+    the browser leaving, or the hub closing it (1013 for a viewer that stopped reading).
+    """
     hub = services.hubs.acquire(slug)
-
-    async def close(code: int) -> None:
-        if websocket.application_state == WebSocketState.CONNECTED:
-            await websocket.close(code=code)
-
-    viewer = Viewer(channel, websocket.send_text, close)
-    sender = asyncio.create_task(viewer.run())
-    listener = asyncio.create_task(_until_disconnect(websocket))
+    viewer = Viewer(websocket, channel, label=slug)
     hub.attach(viewer)
     try:
-        await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        await _until_disconnect(websocket)
     finally:
         hub.detach(viewer)
         services.hubs.release(slug)
-        for task in (sender, listener):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:

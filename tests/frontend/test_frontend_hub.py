@@ -6,33 +6,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import programme_samples as samples
 import pytest
 from fake_backend import FakeShow, create_fake_api, serve
 from html_text import attributes, visible_text
+from starlette.websockets import WebSocket, WebSocketState
 
 from frontend.client import ApiClient, Backoff, LiveFeed
-from frontend.live import HEARTBEAT, TRY_AGAIN_LATER, EventHub, HubRegistry, Viewer
+from frontend.live import HEARTBEAT, SERVICE_RESTART, TRY_AGAIN_LATER, EventHub, HubRegistry, Viewer
 from frontend.models import LiveState
 from frontend.render import Renderer
 
 
 class Browser:
-    """A viewer's socket as the hub sees it; `gate` cleared means it stopped reading."""
+    """A viewer's socket as the hub sees it, behaving like uvicorn's sansio one: a send completes
+    without suspending while `gate` is set, and waits (a full write buffer) while it is cleared."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
         self.closed_with: int | None = None
         self.gate = asyncio.Event()
         self.gate.set()
+        self.application_state = WebSocketState.CONNECTED
 
-    async def send(self, text: str) -> None:
+    async def send(self, message: dict[str, Any]) -> None:
         await self.gate.wait()
-        self.messages.append(text)
+        if message["type"] == "websocket.send":
+            self.messages.append(message["text"])
+        elif message["type"] == "websocket.close":
+            self.closed_with = message.get("code", 1000)
+            self.application_state = WebSocketState.DISCONNECTED
 
-    async def close(self, code: int) -> None:
+    async def close(self, code: int = 1000) -> None:
+        # Not through the gate: a stuck viewer is closed by the server all the same.
         self.closed_with = code
+        self.application_state = WebSocketState.DISCONNECTED
 
     @property
     def states(self) -> list[str]:
@@ -69,22 +79,22 @@ async def running_hub(api_url: str, **options: float) -> AsyncIterator[EventHub]
         await api.aclose()
 
 
+def viewer_of(browser: Browser, *, send_timeout: float = 5.0) -> Viewer:
+    return Viewer(cast(WebSocket, browser), "public", label=samples.SLUG, send_timeout=send_timeout)
+
+
 @contextlib.asynccontextmanager
 async def watching(
     hub: EventHub, *browsers: Browser, send_timeout: float = 5.0
 ) -> AsyncIterator[list[Viewer]]:
-    viewers = [Viewer("public", b.send, b.close, send_timeout=send_timeout) for b in browsers]
-    tasks = [asyncio.create_task(v.run()) for v in viewers]
+    viewers = [viewer_of(browser, send_timeout=send_timeout) for browser in browsers]
     for viewer in viewers:
         hub.attach(viewer)
     try:
         yield viewers
     finally:
-        for viewer, task in zip(viewers, tasks, strict=True):
+        for viewer in viewers:
             hub.detach(viewer)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def act(show: FakeShow, action: str, target: str | None = None) -> None:
@@ -167,16 +177,102 @@ async def test_a_slow_viewer_gets_the_latest_state_and_never_stalls_the_others(
 async def test_a_viewer_that_stops_reading_is_dropped(show: FakeShow, api_url: str) -> None:
     stuck = Browser()
     stuck.gate.clear()
-    async with running_hub(api_url) as hub, watching(hub, stuck, send_timeout=0.2) as [viewer]:
+    async with running_hub(api_url) as hub, watching(hub, stuck, send_timeout=0.2):
         await until(lambda: stuck.closed_with is not None)
         assert stuck.closed_with == TRY_AGAIN_LATER
-        assert viewer.sent == 0
+        assert stuck.messages == []
+
+
+async def test_sends_complete_on_the_spot_with_no_task_per_viewer(show: FakeShow, api_url: str) -> None:
+    browsers = [Browser() for _ in range(200)]
+    async with running_hub(api_url) as hub:
+        await until(lambda: hub.snapshot.version == 1)
+        tasks = len(asyncio.all_tasks())
+        async with watching(hub, *browsers) as viewers:
+            # Attached and sent the current state synchronously: no task, no viewer left busy.
+            assert all(len(b.states) == 1 for b in browsers)
+            act(show, "start")
+            await until(lambda: all(b.version == 2 for b in browsers))
+            assert not any(viewer.busy for viewer in viewers)
+            assert len(asyncio.all_tasks()) == tasks
+
+
+async def test_each_change_goes_out_once_per_viewer(show: FakeShow, api_url: str) -> None:
+    browsers = [Browser() for _ in range(3)]
+    async with running_hub(api_url, projection_refresh_seconds=0.05) as hub, watching(hub, *browsers):
+        await until(lambda: all(b.version == 1 for b in browsers))
+        for action in ("start", "next", "next", "previous"):
+            act(show, action)
+            await until(lambda: all(b.version == show.version for b in browsers))
+        await until(lambda: show.not_modified >= 2)  # the projections were polled: nothing moved
+        for browser in browsers:
+            versions = [attributes(m, "live-status")[0]["data-version"] for m in browser.states]
+            assert versions == ["1", "2", "3", "4", "5"]
+
+
+async def test_messages_are_ascii_html_with_the_same_text(show: FakeShow, api_url: str) -> None:
+    browser = Browser()
+    async with running_hub(api_url) as hub, watching(hub, browser):
+        act(show, "start")
+        act(show, "next")
+        act(show, "next")
+        await until(lambda: browser.version == 4)
+        for channel, message in hub.snapshot.messages.items():
+            assert message.isascii(), channel
+            # Rendered into a text frame as is: numeric references only, never raw text elements.
+            assert "<script" not in message and "<style" not in message
+        assert browser.states[-1].isascii()
+        assert "&#233;" in browser.states[-1]  # é
+        assert "Un invité mystère… mais c'est une surprise !" in visible_text(browser.states[-1], "live-now")
 
 
 async def test_heartbeats_keep_a_quiet_socket_alive(show: FakeShow, api_url: str) -> None:
     browser = Browser()
     async with running_hub(api_url, heartbeat_seconds=0.05) as hub, watching(hub, browser):
         await until(lambda: HEARTBEAT in browser.messages)
+
+
+async def test_no_heartbeat_while_changes_flow(show: FakeShow, api_url: str) -> None:
+    browser = Browser()
+    async with running_hub(api_url, heartbeat_seconds=0.3) as hub, watching(hub, browser):
+        await until(lambda: browser.version == 1)
+        act(show, "start")
+        for _ in range(5):
+            await asyncio.sleep(0.1)
+            act(show, ("next", "previous")[show.version % 2])
+        await until(lambda: browser.version == show.version)
+        assert HEARTBEAT not in browser.messages
+        await until(lambda: HEARTBEAT in browser.messages)  # then quiet: beats again
+
+
+async def test_a_heartbeat_never_replaces_a_state_waiting_for_a_busy_viewer(
+    show: FakeShow, api_url: str
+) -> None:
+    busy = Browser()
+    async with running_hub(api_url, heartbeat_seconds=0.05) as hub:
+        await until(lambda: hub.snapshot.version == 1)
+        busy.gate.clear()
+        async with watching(hub, busy) as [viewer]:
+            act(show, "start")
+            await until(lambda: viewer.pending is not None)
+            await asyncio.sleep(0.3)  # several heartbeat periods
+            assert viewer.pending == hub.snapshot.messages["public"]
+            busy.gate.set()
+            await until(lambda: busy.version == 2)
+            assert busy.messages[:2] == busy.states[:2]  # the state it was stuck on, then the newest
+
+
+async def test_viewers_are_closed_with_1012_when_the_hub_stops(show: FakeShow, api_url: str) -> None:
+    browsers = [Browser(), Browser()]
+    browsers[1].gate.clear()  # even one that stopped reading
+    async with running_hub(api_url) as hub:
+        await until(lambda: hub.snapshot.version == 1)
+        for browser in browsers:
+            hub.attach(viewer_of(browser))
+        await until(lambda: bool(browsers[0].states))
+        await hub.stop()
+        assert [b.closed_with for b in browsers] == [SERVICE_RESTART, SERVICE_RESTART]
+        assert hub.viewer_count == 0
 
 
 async def test_the_hub_re_reads_and_re_renders_after_the_upstream_comes_back(show: FakeShow) -> None:
