@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.exception_handlers import http_exception_handler
@@ -24,6 +25,7 @@ from app.api.errors import method_not_allowed, validation_error
 from app.api.hot_reads import HotReads
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
+from app.domain.programme import ProgrammeDocument
 from app.domain.show import UnknownTarget
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub, message_version
@@ -113,7 +115,30 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         return JSONResponse({"status": "ok"})
 
     _install_error_handlers(app)
+    _document_programme(app)
     return app
+
+
+def _document_programme(app: FastAPI) -> None:
+    """Put the programme document's schema in the OpenAPI components.
+
+    `PUT /events/{slug}` reads its body as a plain object and validates it itself, so that a
+    refusal can name the segment, item and field in the show's words; its documented schema is
+    the programme document all the same, for third parties to build and check theirs against.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            document = ProgrammeDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(document.pop("$defs", {}))
+            components["ProgrammeDocument"] = document
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

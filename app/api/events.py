@@ -57,6 +57,12 @@ def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> R
         422: {"model": ProgrammeRefused, "description": "The programme was refused whole; nothing changed."},
     },
     summary="Create or replace an event's programme (admin)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProgrammeDocument"}}},
+        }
+    },
 )
 async def put_event(
     slug: str,
