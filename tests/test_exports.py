@@ -614,3 +614,31 @@ async def test_a_show_crossing_midnight_has_two_schedule_days(sqlite_url: str, t
             ("1", "2020-11-23"),
             ("2", "2020-11-24"),
         ]
+
+
+async def test_the_report_keeps_formula_like_titles_as_text(api: Api, tmp_path: Path) -> None:
+    from app.cli import import_programmes, read_programme
+
+    show = {
+        "slug": "tableur",
+        "title": "Tableur",
+        "starts_at": "2021-03-01T18:00:00+01:00",
+        "ends_at": "2021-03-01T19:00:00+01:00",
+        "segments": [
+            {
+                "title": '=HYPERLINK("http://example.invalid")',
+                "planned_start": "2021-03-01T18:00:00+01:00",
+                "planned_end": "2021-03-01T19:00:00+01:00",
+                "items": [{"title": "@SUM(A1)", "speakers": [{"name": "+33 Anne"}]}, {"title": "Accueil"}],
+            }
+        ],
+    }
+    await import_programmes(api.settings, [read_programme(programme_file(tmp_path, show))])
+    rows = list(csv.DictReader(io.StringIO((await get(api, "report.csv", slug="tableur")).text)))
+    assert [row["title"] for row in rows] == [
+        "'@SUM(A1)",
+        "Accueil",
+        '\'=HYPERLINK("http://example.invalid")',
+        "Tableur",
+    ]
+    assert rows[0]["speakers"].startswith("'+33 Anne")

@@ -96,8 +96,8 @@ def _row(
         level,
         segment_id,
         item_id,
-        one_line(title),
-        speakers,
+        _text_cell(one_line(title)),
+        _text_cell(speakers),
         when(planned_start),
         when(planned_end),
         planned_length,
@@ -107,3 +107,12 @@ def _row(
         seconds(actual_start, planned_start),
         overrun,
     ]
+
+
+def _text_cell(text: str) -> str:
+    """A programme's words as a spreadsheet cell that stays text.
+
+    A cell starting with = + - @ is run as a formula by Excel and LibreOffice when the report is
+    opened (CSV injection); a leading apostrophe makes them show it as typed.
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
