@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,8 +27,8 @@ from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
 from app.domain.show import UnknownTarget
 from app.live.broadcast import create_broadcast
-from app.live.hub import LiveHub, message_version
-from app.public import live_message
+from app.live.hub import LiveHub
+from app.public import live_message, live_state
 from app.services.programmes import EventNotFound, ProgrammeLocked, load_programme
 from app.services.snapshots import Snapshots
 
@@ -64,17 +63,15 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                     programme = await load_programme(session, slug)
                 except EventNotFound:
                     return None
-            return live_message(programme, server_time=app_clock())
+            return live_message(live_state(programme, server_time=app_clock()))
 
-        hub = LiveHub(load_state=load_state, send_timeout=settings.viewer_send_timeout_seconds)
         snapshots = Snapshots(sessions)
-
-        def listener(channel: str, message: bytes) -> None:
-            hub.receive(channel, message)
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                snapshots.changed(channel.removeprefix("regie:live:"), message_version(message))
-
-        broadcast = create_broadcast(settings.broadcast_url, listener=listener, resync=hub.resync)
+        hub = LiveHub(
+            load_state=load_state,
+            send_timeout=settings.viewer_send_timeout_seconds,
+            on_change=snapshots.changed,
+        )
+        broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
         app.state.engine, app.state.sessions = engine, sessions
         app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots

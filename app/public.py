@@ -341,11 +341,11 @@ def timeline_entry_public(entry: TimelineEntry, *, started_at: datetime | None) 
     )
 
 
-def live_message(programme: Programme, *, server_time: datetime) -> bytes:
+def live_message(state: LiveState) -> bytes:
     """The live WebSocket's message, serialised once per change for every viewer.
 
     Pure ASCII (JSON escapes for « », é, œ…): the server encodes a text frame once per viewer,
     and encoding an ASCII string is a plain copy, ten times cheaper than a French one.
     """
-    message = LiveMessage(live=live_state(programme, server_time=server_time))
+    message = LiveMessage(live=state)
     return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()

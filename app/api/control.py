@@ -77,8 +77,9 @@ async def post_control(
         return _conflict(str(refused), live_state(refused.programme, server_time=clock()))
     logger.info("%s: %s by %s → version %d", slug, request.action.value, user.name, programme.event.version)
     snapshots.keep(programme)
-    await broadcast.publish(channel_name(slug), live_message(programme, server_time=clock()))
-    return live_state(programme, server_time=clock())
+    state = live_state(programme, server_time=clock())
+    await broadcast.publish(channel_name(slug), live_message(state))
+    return state
 
 
 def _conflict(detail: str, live: LiveState) -> JSONResponse:

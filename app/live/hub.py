@@ -27,8 +27,11 @@ LoadState = Callable[[str], Awaitable[bytes | None]]
 """Reads an event's live state from the database, serialised as a live message (None: no event)."""
 
 
+CHANNEL_PREFIX = "regie:live:"
+
+
 def channel_name(slug: str) -> str:
-    return f"regie:live:{slug}"
+    return CHANNEL_PREFIX + slug
 
 
 def message_version(message: bytes) -> int:
@@ -67,9 +70,18 @@ class Channel:
 
 
 class LiveHub:
-    def __init__(self, *, load_state: LoadState, send_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        load_state: LoadState,
+        send_timeout: float,
+        on_change: Callable[[str, int], None] | None = None,
+    ) -> None:
+        """`on_change(slug, version)` hears of every change the broadcast carries, watched or not
+        (the read snapshots drop what it makes stale), from the one parse of each message."""
         self._load_state = load_state
         self._send_timeout = send_timeout
+        self._on_change = on_change
         self._channels: dict[str, Channel] = {}
         self._subscribe: Callable[[str], Awaitable[None]] | None = None
         self._unsubscribe: Callable[[str], Awaitable[None]] | None = None
@@ -130,16 +142,17 @@ class LiveHub:
 
     def receive(self, channel: str, message: bytes) -> None:
         """The broadcast's listener: one call per change, whatever the number of viewers."""
-        slug = channel.removeprefix("regie:live:")
-        target = self._channels.get(slug)
-        if target is None:
-            return
+        slug = channel.removeprefix(CHANNEL_PREFIX)
         try:
             version = message_version(message)
         except (ValueError, KeyError, TypeError):
             logger.warning("ignored a malformed live message on %s", channel)
             return
-        target.offer(message, version)
+        if self._on_change is not None:
+            self._on_change(slug, version)
+        target = self._channels.get(slug)
+        if target is not None:
+            target.offer(message, version)
 
     async def resync(self) -> None:
         """Re-read every watched event from the database: after a broadcast outage, changes may
