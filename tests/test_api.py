@@ -252,3 +252,21 @@ async def test_the_openapi_document_lists_every_error_of_control(api: Api, passw
     schema = (await api.client.get("/openapi.json")).json()
     control = schema["paths"]["/api/v1/events/{slug}/control"]["post"]["responses"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(control)
+
+
+async def test_a_programme_replaced_behind_the_api_shows_within_a_second(api: Api, tmp_path: Any) -> None:
+    """Reads come from a per-process snapshot: changes made through this API show at once, and
+    one made elsewhere (`regie import` from a shell) within its one-second lifetime."""
+    from app.cli import import_programmes, read_programme
+    from tests.conftest import programme_file
+
+    headers = {"Authorization": f"Bearer {await api.token('admin')}"}
+    await api.client.put("/api/v1/events/essai", json=programme(), headers=headers)
+    assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Essai"
+    await api.client.put("/api/v1/events/essai", json=programme(title="Par l'API"), headers=headers)
+    assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Par l'API"
+
+    path = programme_file(tmp_path, programme(title="Par la ligne de commande"))
+    await import_programmes(api.settings, [read_programme(path)])
+    await asyncio.sleep(1.1)
+    assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Par la ligne de commande"
