@@ -222,7 +222,23 @@ def require_single_worker(settings: Settings, workers: int) -> None:
 # --- Commands ------------------------------------------------------------------------------
 
 
+def require_free_port(host: str, port: int, option: str) -> None:
+    """Say which port is taken before anything starts, rather than half-starting."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        fail(
+            f"cannot listen on {host}:{port} ({os.strerror(error.errno) if error.errno else error}): "
+            f"is Régie already running? Choose another port with {option}"
+        )
+
+
 def cmd_up(args: argparse.Namespace) -> None:
+    require_free_port(args.host, args.api_port, "--api-port")
+    require_free_port(args.host, args.web_port, "--web-port")
     settings = get_settings()
     upgrade_schema(settings)
     with database_errors(settings):

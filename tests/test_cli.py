@@ -93,3 +93,16 @@ def test_every_command_has_help(command: list[str], env: dict[str, str]) -> None
     result = regie(*command, "--help", env=env)
     assert result.returncode == 0
     assert result.stdout.startswith("usage: regie")
+
+
+def test_up_says_which_port_is_taken(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = regie("up", "--api-port", str(port), "--web-port", "0", env=env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"regie up: cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "is Régie already running? Choose another port with --api-port\n"
+    )
