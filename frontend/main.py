@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontend.client import ApiClient
 from frontend.clock import ServerClock
-from frontend.config import Settings
+from frontend.config import DEV_SECRET_KEY, Settings
 from frontend.errors import install_error_handlers
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.render import Renderer
@@ -102,7 +102,12 @@ def session_stores(settings: Settings) -> tuple[SessionStore, LoginThrottle]:
 def create_app(
     settings: Settings | None = None, *, api_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
+    if settings.secret_key == DEV_SECRET_KEY:
+        logger.warning(
+            "REGIE_SECRET_KEY is not set: using the development key. "
+            "Set it to a long random value before putting Régie on a network."
+        )
     api = ApiClient(settings.api_url, transport=api_transport, timeout=settings.api_timeout_seconds)
     clock = ServerClock(api.server_time, resync_seconds=settings.clock_sync_seconds)
     renderer = Renderer(now_ms=clock.now_ms)

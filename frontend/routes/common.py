@@ -34,7 +34,7 @@ def is_htmx(request: Request) -> bool:
 
 def origin_allowed(connection: Request | WebSocket, services: Services) -> bool:
     scheme = connection.url.scheme
-    return same_origin(connection.headers, scheme=scheme, allowed=services.settings.allowed_origins)
+    return same_origin(connection.headers, scheme=scheme, allowed=services.settings.web_origins)
 
 
 async def open_event_socket(websocket: WebSocket, services: Services, slug: str) -> bool:

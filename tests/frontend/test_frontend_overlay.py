@@ -101,19 +101,6 @@ async def test_live_and_replay_pages_link_every_export_on_the_public_api_url(api
             assert api_url not in html  # the internal address stays internal
 
 
-def test_the_public_api_url_defaults_to_the_api_url() -> None:
-    settings = Settings.from_env({"REGIE_API_URL": "http://api:8000/", "PYTEST_CURRENT_TEST": "x"})
-    assert settings.browser_api_url == "http://api:8000"
-    settings = Settings.from_env(
-        {
-            "REGIE_API_URL": "http://api:8000",
-            "REGIE_PUBLIC_API_URL": "https://x.example/",
-            "PYTEST_CURRENT_TEST": "x",
-        }
-    )
-    assert settings.browser_api_url == "https://x.example"
-
-
 async def test_the_replay_video_has_a_chapters_track_served_by_this_site(
     client: httpx.AsyncClient, show: FakeShow
 ) -> None:
