@@ -18,6 +18,7 @@ check: lint types pytest
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 types:
 	$(BIN)/mypy
