@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response, status
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import auth, control, events, exports, live, timesync
+from app.api import auth, control, errors, events, exports, live, timesync
 from app.api.caching import ConditionalGetMiddleware
-from app.api.errors import method_not_allowed, validation_error
 from app.api.hot_reads import HotReads
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
-from app.domain.show import UnknownTarget
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
 from app.public import live_message, live_state
-from app.services.programmes import EventNotFound, ProgrammeLocked, load_programme
+from app.services.programmes import EventNotFound, load_programme
 from app.services.snapshots import Snapshots
-
-logger = logging.getLogger("app")
 
 DESCRIPTION = """\
 Régie runs a live virtual event like a TV control room. Anyone may read events, programmes,
@@ -111,7 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
-    _install_error_handlers(app)
+    errors.install(app)
     _document_programme(app)
     return app
 
@@ -136,48 +126,3 @@ def _document_programme(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def _malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return validation_error(error)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
-            return method_not_allowed(request)
-        return await http_exception_handler(request, error)
-
-    @app.exception_handler(EventNotFound)
-    async def _not_found(_request: Request, error: EventNotFound) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
-
-    @app.exception_handler(ProgrammeLocked)
-    async def _locked(_request: Request, error: ProgrammeLocked) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(error)})
-
-    @app.exception_handler(UnknownTarget)
-    async def _unknown_target(_request: Request, error: UnknownTarget) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
-
-    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
-        logger.warning(
-            "database unreachable during %s %s: %s", request.method, request.url.path, type(error).__name__
-        )
-        return JSONResponse(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            content={"detail": "The database is unreachable for a moment; try again in a few seconds."},
-            headers={"Retry-After": "2"},
-        )
-
-    for error_type in (OperationalError, InterfaceError, DBAPIError, PoolTimeout, OSError, TimeoutError):
-        app.add_exception_handler(error_type, _unavailable)
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error during %s %s", request.method, request.url.path)
-        return JSONResponse(
-            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-            content={"detail": "Something went wrong on our side; it has been logged."},
-        )

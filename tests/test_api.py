@@ -61,7 +61,7 @@ async def test_unknown_events_answer_404_with_a_sentence(api: Api) -> None:
     for path in ("", "/live", "/timeline"):
         response = await api.client.get(f"/api/v1/events/nope{path}")
         assert response.status_code == 404
-        assert response.json() == {"detail": "There is no event « nope »."}
+        assert response.json() == {"detail": "There is no event « nope ».", "code": "unknown_event"}
 
 
 async def test_a_show_runs_from_start_to_end(api: Api) -> None:
@@ -119,6 +119,7 @@ async def test_ten_simultaneous_presses_advance_the_show_once(api: Api) -> None:
     losers = [r.json() for r in responses if r.status_code == 409]
     assert all(body["live"]["version"] == 2 for body in losers)
     assert all("another moderator acted first" in body["detail"] for body in losers)
+    assert all(body["code"] == "version_conflict" for body in losers)
     timeline = (await api.client.get(f"/api/v1/events/{DINER}/timeline")).json()
     assert [e["action"] for e in timeline] == ["start", "next"]
 
@@ -131,6 +132,7 @@ async def test_a_stale_version_gets_409_with_the_current_state(api: Api) -> None
     assert body["detail"] == (
         "The show is at version 1, not 0: another moderator acted first. Here is the current state."
     )
+    assert body["code"] == "version_conflict" and list(body) == ["detail", "code", "live"]
     assert body["live"]["version"] == 1 and body["live"]["item"]["id"] == "accueil"
 
 
@@ -138,6 +140,7 @@ async def test_an_action_that_does_not_fit_gets_409_and_changes_nothing(api: Api
     response = await api.control("next", 0)
     assert response.status_code == 409
     assert response.json()["detail"] == "The show has not started yet: start it first."
+    assert response.json()["code"] == "not_started"
     assert (await api.live())["version"] == 0
 
 
@@ -149,11 +152,15 @@ async def test_control_errors_follow_the_contract(api: Api) -> None:
     bad_token = await api.client.post(url, json=body, headers={"Authorization": "Bearer forged"})
     assert bad_token.status_code == 401
     unknown = await api.control("start", 0, slug="nope")
-    assert unknown.status_code == 404 and unknown.json()["detail"] == "There is no event « nope »."
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "There is no event « nope ».", "code": "unknown_event"}
     await api.control("start", 0)
     target = await api.control("goto", 1, "personne")
     assert target.status_code == 404
-    assert target.json()["detail"] == "There is no item « personne » in this programme."
+    assert target.json() == {
+        "detail": "There is no item « personne » in this programme.",
+        "code": "unknown_item",
+    }
     headers = {"Authorization": f"Bearer {await api.token()}"}
     for malformed in (
         {"action": "dance", "expected_version": 1},
@@ -164,7 +171,10 @@ async def test_control_errors_follow_the_contract(api: Api) -> None:
     ):
         response = await api.client.post(url, json=malformed, headers=headers)
         assert response.status_code == 422, malformed
-        assert response.json()["detail"]
+        assert response.json()["detail"] and response.json()["code"] in {
+            "invalid_request",
+            "target_required",
+        }
     assert (await api.live())["version"] == 1
 
 
@@ -172,7 +182,12 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(api: Api) -> Non
     wrong = await api.client.post("/api/v1/auth/token", data={"username": "moderator", "password": "nope"})
     unknown = await api.client.post("/api/v1/auth/token", data={"username": "ghost", "password": "nope"})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"detail": "Wrong user name or password."}
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"detail": "Wrong user name or password.", "code": "unauthenticated"}
+    )
+    assert wrong.headers["www-authenticate"] == "Bearer"
 
 
 async def test_a_revoked_token_no_longer_controls(api: Api) -> None:
@@ -220,6 +235,7 @@ async def test_a_bad_programme_is_refused_whole_and_says_where(api: Api) -> None
     assert response.json() == {
         "detail": "The programme was refused, nothing changed: "
         "segment 1 « Ouverture », item 1, field `title`: Field required",
+        "code": "invalid_document",
         "errors": ["segment 1 « Ouverture », item 1, field `title`: Field required"],
     }
     mismatch = await api.client.put("/api/v1/events/autre", json=programme(), headers=headers)
@@ -235,15 +251,19 @@ async def test_only_admins_replace_programmes_and_never_a_live_show(api: Api) ->
         "/api/v1/events/essai", json=programme(), headers={"Authorization": f"Bearer {await api.token()}"}
     )
     assert moderator.status_code == 403
-    assert moderator.json() == {"detail": "Your role « moderator » may not replace a programme."}
+    assert moderator.json() == {
+        "detail": "Your role « moderator » may not replace a programme.",
+        "code": "forbidden",
+    }
     admin = {"Authorization": f"Bearer {await api.token('admin')}"}
     await api.client.put("/api/v1/events/essai", json=programme(), headers=admin)
     await api.control("start", 0, slug="essai")
     locked = await api.client.put("/api/v1/events/essai", json=programme(title="Changé"), headers=admin)
     assert locked.status_code == 409
-    assert locked.json()["detail"] == (
-        "The show « essai » is live: its programme cannot be replaced until it has ended."
-    )
+    assert locked.json() == {
+        "detail": "The show « essai » is live: its programme cannot be replaced until it has ended.",
+        "code": "live_locked",
+    }
     assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Essai"
 
 

@@ -552,7 +552,7 @@ async def test_every_export_names_its_file_and_answers_404_for_an_unknown_event(
         missing = await api.client.get(f"/api/v1/events/nobody-2020/{name}")
         assert (missing.status_code, missing.json()) == (
             404,
-            {"detail": "There is no event « nobody-2020 »."},
+            {"detail": "There is no event « nobody-2020 ».", "code": "unknown_event"},
         )
         assert missing.headers["cache-control"] == "no-store" and "etag" not in missing.headers
 

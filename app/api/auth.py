@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from app.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, oauth2_scheme
 from app.api.errors import responses
+from app.domain.refusals import Code, Refusal
 from app.services import auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,11 +35,7 @@ async def login(
     user = await auth.authenticate(session, name=form.username, password=form.password)
     if user is None:
         # One answer for an unknown user and a wrong password: it tells an attacker nothing.
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="Wrong user name or password.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Refusal(Code.UNAUTHENTICATED, "Wrong user name or password.")
     token = await auth.issue_token(
         session, user, now=clock(), ttl=timedelta(seconds=settings.token_ttl_seconds)
     )

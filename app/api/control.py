@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Self
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import BroadcastDep, ClockDep, Moderator, SessionsDep, SnapshotsDep
-from app.api.errors import ConflictDetail, responses
+from app.api.errors import responses
 from app.api.examples import example
 from app.domain import show
 from app.live.hub import channel_name
@@ -29,21 +27,23 @@ class ControlRequest(BaseModel):
                 {"action": "next", "expected_version": 3, "target": None},
                 {"action": "reveal", "expected_version": 7, "target": "invite-mystere-1"},
             ],
-            # What `_target_when_needed` checks, said in the schema so that clients know it too.
-            "if": {"properties": {"action": {"enum": ["goto", "reveal"]}}, "required": ["action"]},
+            # What `show.Command` checks, said in the schema so that clients know it too.
+            "if": {
+                "properties": {"action": {"enum": [a.value for a in show.Action if a.takes_target]}},
+                "required": ["action"],
+            },
             "then": {"properties": {"target": {"type": "string", "minLength": 1}}, "required": ["target"]},
+            "else": {"properties": {"target": {"type": "null"}}},
         },
     )
 
     action: show.Action
     expected_version: int = Field(ge=0, description="The version the moderator saw when pressing.")
-    target: str | None = Field(default=None, description="The item id, for `goto` and `reveal`.")
-
-    @model_validator(mode="after")
-    def _target_when_needed(self) -> Self:
-        if self.action in (show.Action.GOTO, show.Action.REVEAL) and not self.target:
-            raise ValueError(f"`{self.action.value}` needs a `target` item id")
-        return self
+    target: str | None = Field(
+        default=None,
+        description="The item id, for `goto` and `reveal` (422 `target_required` without it); "
+        "null for the other actions (422 `target_not_allowed`).",
+    )
 
 
 @router.post(
@@ -60,29 +60,25 @@ async def post_control(
     broadcast: BroadcastDep,
     snapshots: SnapshotsDep,
     clock: ClockDep,
-) -> LiveState | JSONResponse:
+) -> LiveState:
+    command = show.Command(request.action, request.target or None)
     at = clock()
     try:
         programme = await control.execute(
             sessions,
             slug=slug,
-            command=show.Command(request.action, request.target),
+            command=command,
             expected_version=request.expected_version,
             at=at,
             actor=user.name,
         )
-    except control.VersionConflict as conflict:
-        return _conflict(str(conflict), live_state(conflict.programme, server_time=clock()))
-    except control.Refused as refused:
-        return _conflict(str(refused), live_state(refused.programme, server_time=clock()))
+    except (control.VersionConflict, control.Refused) as refused:
+        # A 409 carries the state it was judged on, so the moderator acts on what is true.
+        live = live_state(refused.programme, server_time=clock())
+        refused.fields["live"] = live.model_dump(mode="json")
+        raise
     logger.info("%s: %s by %s → version %d", slug, request.action.value, user.name, programme.event.version)
     snapshots.keep(programme)
     state = live_state(programme, server_time=clock())
     await broadcast.publish(channel_name(slug), live_message(state))
     return state
-
-
-def _conflict(detail: str, live: LiveState) -> JSONResponse:
-    return JSONResponse(
-        status_code=409, content=ConflictDetail(detail=detail, live=live).model_dump(mode="json")
-    )

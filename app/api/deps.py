@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.domain.refusals import Code, Refusal
 from app.live.broadcast import Broadcast
 from app.live.hub import LiveHub
 from app.models import User
@@ -68,21 +69,21 @@ ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 BroadcastDep = Annotated[Broadcast, Depends(get_broadcast)]
 SnapshotsDep = Annotated[Snapshots, Depends(get_snapshots)]
 
-_UNAUTHORISED = HTTPException(
-    status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="A valid bearer token is required: get one from POST /api/v1/auth/token.",
-    headers={"WWW-Authenticate": "Bearer"},
-)
+
+def _unauthorised() -> Refusal:
+    return Refusal(
+        Code.UNAUTHENTICATED, "A valid bearer token is required: get one from POST /api/v1/auth/token."
+    )
 
 
 async def current_user(
     session: SessionDep, clock: ClockDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
     if not token:
-        raise _UNAUTHORISED
+        raise _unauthorised()
     user = await auth.user_for_token(session, token, now=clock().astimezone(UTC))
     if user is None:
-        raise _UNAUTHORISED
+        raise _unauthorised()
     return user
 
 
@@ -92,9 +93,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_role(roles: frozenset[auth.Role], what: str) -> Callable[[User], Awaitable[User]]:
     async def check(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN, detail=f"Your role « {user.role} » may not {what}."
-            )
+            raise Refusal(Code.FORBIDDEN, f"Your role « {user.role} » may not {what}.")
         return user
 
     return check

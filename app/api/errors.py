@@ -1,20 +1,97 @@
-"""Error bodies as the contract states them, and their OpenAPI documentation."""
+"""Every refusal the API answers: one HTTP status per code, one body shape, and their OpenAPI.
+
+Whatever refuses a request — a rule of the show (`Refusal`), FastAPI's validation, Starlette's
+404 and 405, the database going away — the answer is `{"detail", "code", …}` (contract v1.1):
+`detail` a sentence a person understands, `code` one of `app.domain.refusals.Code`, which
+clients translate. `STATUS` is the only place a code meets its HTTP status.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.routing import Match, Route
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from app.domain.refusals import Code, Refusal
 from app.public import LiveState
+
+logger = logging.getLogger("app")
+
+STATUS: Mapping[Code, int] = {
+    Code.INVALID_REQUEST: 422,
+    Code.INVALID_DOCUMENT: 422,
+    Code.TARGET_REQUIRED: 422,
+    Code.TARGET_NOT_ALLOWED: 422,
+    Code.UNAUTHENTICATED: 401,
+    Code.FORBIDDEN: 403,
+    Code.NOT_FOUND: 404,
+    Code.METHOD_NOT_ALLOWED: 405,
+    Code.NOT_ACCEPTABLE: 406,
+    Code.PAYLOAD_TOO_LARGE: 413,
+    Code.UNSUPPORTED_MEDIA_TYPE: 415,
+    Code.PRECONDITION_FAILED: 412,
+    Code.RATE_LIMITED: 429,
+    Code.UNKNOWN_EVENT: 404,
+    Code.UNKNOWN_ITEM: 404,
+    Code.VERSION_CONFLICT: 409,
+    Code.NOT_STARTED: 409,
+    Code.ALREADY_LIVE: 409,
+    Code.ALREADY_ENDED: 409,
+    Code.EMPTY_PROGRAMME: 409,
+    Code.FIRST_ITEM: 409,
+    Code.LAST_ITEM: 409,
+    Code.ALREADY_ON_AIR: 409,
+    Code.NOT_MYSTERY: 409,
+    Code.ALREADY_REVEALED: 409,
+    Code.LIVE_LOCKED: 409,
+    Code.ITEM_STARTED: 409,
+    Code.REGISTRATION_CLOSED: 409,
+    Code.SESSION_FULL: 409,
+    Code.SIGNUP_CLOSED: 409,
+    Code.DATABASE_UNAVAILABLE: 503,
+    Code.INTERNAL_ERROR: 500,
+}
+
+# The code of an HTTP error raised without one (Starlette's own 404 and 405, a bare HTTPException).
+_CODE_OF_STATUS: Mapping[int, Code] = {
+    400: Code.INVALID_REQUEST,
+    401: Code.UNAUTHENTICATED,
+    403: Code.FORBIDDEN,
+    404: Code.NOT_FOUND,
+    405: Code.METHOD_NOT_ALLOWED,
+    406: Code.NOT_ACCEPTABLE,
+    412: Code.PRECONDITION_FAILED,
+    413: Code.PAYLOAD_TOO_LARGE,
+    415: Code.UNSUPPORTED_MEDIA_TYPE,
+    422: Code.INVALID_REQUEST,
+    429: Code.RATE_LIMITED,
+    503: Code.DATABASE_UNAVAILABLE,
+}
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+# Headers a code's answer always carries.
+_HEADERS: Mapping[Code, Mapping[str, str]] = {
+    Code.UNAUTHENTICATED: {"WWW-Authenticate": "Bearer"},
+    Code.DATABASE_UNAVAILABLE: {"Retry-After": "2"},
+}
 
 
 class ErrorDetail(BaseModel):
     detail: str = Field(description="A sentence a person understands.", examples=["There is no event « x »."])
+    code: Code = Field(
+        description="Why, as a stable code: clients translate it and never parse `detail`.",
+        examples=["unknown_event"],
+    )
 
 
 class ConflictDetail(ErrorDetail):
@@ -34,17 +111,30 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this.",
     404: "Unknown event, or unknown item `target`.",
     409: "The show moved on, or the action does not fit its state.",
+    412: "`If-Match` names a version that is no longer current; nothing changed.",
     422: "The body or the parameters are malformed: `detail` says how, `errors` lists each problem.",
+    429: "Too many requests from this client; `Retry-After` says when to try again.",
     503: "The database is unreachable for a moment; try again.",
 }
 
 
-def responses(*codes: int, conflict: bool = False) -> dict[int | str, dict[str, Any]]:
+def responses(*statuses: int, conflict: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers for these statuses, each listing the codes it may carry."""
     documented: dict[int | str, dict[str, Any]] = {}
-    for code in codes:
-        model: type[BaseModel] = ConflictDetail if (code == 409 and conflict) else ErrorDetail
-        documented[code] = {"model": model, "description": _DESCRIPTIONS[code]}
+    for status in statuses:
+        model: type[BaseModel] = ConflictDetail if (status == 409 and conflict) else ErrorDetail
+        documented[status] = {"model": model, "description": describe(status)}
     return documented
+
+
+def describe(status: int) -> str:
+    codes = ", ".join(f"`{code.value}`" for code, of in STATUS.items() if of == status)
+    return _DESCRIPTIONS[status] + (f" Codes: {codes}." if codes else "")
+
+
+def refusal_response(refusal: Refusal) -> JSONResponse:
+    headers = {**_HEADERS.get(refusal.code, {}), **refusal.headers}
+    return JSONResponse(status_code=STATUS[refusal.code], content=refusal.body(), headers=headers or None)
 
 
 def validation_error(error: RequestValidationError) -> JSONResponse:
@@ -57,19 +147,76 @@ def validation_error(error: RequestValidationError) -> JSONResponse:
         ".".join(str(part) for part in entry.get("loc", ())) + f": {entry.get('msg', 'invalid')}"
         for entry in error.errors()
     ]
-    body = ProgrammeRefused(detail="The request is malformed: " + "; ".join(problems), errors=problems)
-    return JSONResponse(status_code=422, content=body.model_dump())
+    return refusal_response(
+        Refusal(Code.INVALID_REQUEST, "The request is malformed: " + "; ".join(problems), errors=problems)
+    )
 
 
 def method_not_allowed(request: Request) -> JSONResponse:
     """405 with every method the path accepts in `Allow`, not only those of the first route that
-    matched it (Starlette's answer, when GET and PUT of one path are two routes)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods
-    return JSONResponse(
-        status_code=405,
-        content={"detail": f"{request.method} is not allowed here."},
+    matched it (Starlette's answer, when GET and PUT of one path are two routes).
+
+    Each method is tried against the routes as the router would (`BaseRoute.matches`): FastAPI
+    nests included routers in routes of its own, which a walk over `Route`s would not see."""
+    methods = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+    refusal = Refusal(
+        Code.METHOD_NOT_ALLOWED,
+        f"{request.method} is not allowed here.",
         headers={"Allow": ", ".join(sorted(methods))},
     )
+    return refusal_response(refusal)
+
+
+def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """An HTTP error raised without a code (Starlette's routing, a bare HTTPException)."""
+    if error.status_code == 405:
+        return method_not_allowed(request)
+    code = _CODE_OF_STATUS.get(
+        error.status_code, Code.INTERNAL_ERROR if error.status_code >= 500 else Code.INVALID_REQUEST
+    )
+    body = {"detail": str(error.detail), "code": code.value}
+    return JSONResponse(status_code=error.status_code, content=body, headers=error.headers)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every refusal of `app` in the contract's shape."""
+
+    @app.exception_handler(Refusal)
+    async def _refused(_request: Request, refusal: Refusal) -> JSONResponse:
+        return refusal_response(refusal)
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return validation_error(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return http_error(request, error)
+
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        logger.warning(
+            "database unreachable during %s %s: %s", request.method, request.url.path, type(error).__name__
+        )
+        return refusal_response(
+            Refusal(
+                Code.DATABASE_UNAVAILABLE,
+                "The database is unreachable for a moment; try again in a few seconds.",
+            )
+        )
+
+    for error_type in (OperationalError, InterfaceError, DBAPIError, PoolTimeout, OSError, TimeoutError):
+        app.add_exception_handler(error_type, _unavailable)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unexpected error during %s %s", request.method, request.url.path)
+        return refusal_response(
+            Refusal(Code.INTERNAL_ERROR, "Something went wrong on our side; it has been logged.")
+        )

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response, status
-from fastapi.responses import JSONResponse
 
 from app.api.caching import CONDITIONAL_READ, read_responses
 from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep, SnapshotsDep
 from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
+from app.domain.refusals import Code, Refusal
 from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
 from app.services import programmes
@@ -54,7 +54,11 @@ def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> R
     responses={
         201: {"model": EventPublic, "description": "The event was created."},
         **responses(400, 401, 403, 409, 503),
-        422: {"model": ProgrammeRefused, "description": "The programme was refused whole; nothing changed."},
+        422: {
+            "model": ProgrammeRefused,
+            "description": "The programme was refused whole; nothing changed. Codes: `invalid_document`, "
+            "`invalid_request`.",
+        },
     },
     summary="Create or replace an event's programme (admin)",
     openapi_extra={
@@ -73,14 +77,14 @@ async def put_event(
     snapshots: SnapshotsDep,
     response: Response,
     _admin: Admin,
-) -> EventPublic | JSONResponse:
+) -> EventPublic:
     data = {"slug": slug, **document}
     if data["slug"] != slug:
-        return _refused(f"the body's `slug` « {data['slug']} » differs from the path's « {slug} »", [])
+        raise _refused(f"the body's `slug` « {data['slug']} » differs from the path's « {slug} »", [])
     try:
         parsed = parse_programme(data, source="request body")
     except ProgrammeError as error:
-        return _refused("; ".join(error.problems), error.problems)
+        raise _refused("; ".join(error.problems), error.problems) from None
     async with sessions() as session, session.begin():
         created = await programmes.replace_programme(session, parsed)
     snapshots.forget(slug)
@@ -90,9 +94,9 @@ async def put_event(
     return event_public(programme)
 
 
-def _refused(summary: str, problems: list[str]) -> JSONResponse:
-    body = ProgrammeRefused(detail=f"The programme was refused, nothing changed: {summary}", errors=problems)
-    return JSONResponse(status_code=422, content=body.model_dump())
+def _refused(summary: str, problems: list[str]) -> Refusal:
+    detail = f"The programme was refused, nothing changed: {summary}"
+    return Refusal(Code.INVALID_DOCUMENT, detail, errors=problems)
 
 
 @router.get(

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from app.domain.refusals import Code, Refusal
+
 
 class Status(StrEnum):
     SCHEDULED = "scheduled"
@@ -37,13 +39,24 @@ class Action(StrEnum):
     REVEAL = "reveal"
     END = "end"
 
+    @property
+    def takes_target(self) -> bool:
+        """`goto` and `reveal` name the item they act on; the other actions name none."""
+        return self in _TARGETED
 
-class ShowError(Exception):
-    """The command does not fit the show's state (HTTP 409): the message says why."""
+
+_TARGETED = frozenset({Action.GOTO, Action.REVEAL})
+
+
+class ShowError(Refusal):
+    """The command does not fit the show's state: its code says which rule, its detail why."""
 
 
 class UnknownTarget(ShowError):
-    """The command names an item that is not in this programme (HTTP 404)."""
+    """The command names an item that is not in this programme."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(Code.UNKNOWN_ITEM, f"There is no item « {item_id} » in this programme.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +85,7 @@ class Plan:
         for index, item in enumerate(self.items):
             if item.id == item_id:
                 return index
-        raise UnknownTarget(f"There is no item « {item_id} » in this programme.")
+        raise UnknownTarget(item_id)
 
     def segment(self, segment_id: str) -> PlannedSegment:
         return next(s for s in self.segments if s.id == segment_id)
@@ -132,8 +145,18 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """A moderator's press. Whether it names a target is checked here, once, for every caller."""
+
     action: Action
     target: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action.takes_target and not self.target:
+            raise ShowError(Code.TARGET_REQUIRED, f"`{self.action.value}` needs a `target` item id.")
+        if not self.action.takes_target and self.target is not None:
+            raise ShowError(
+                Code.TARGET_NOT_ALLOWED, f"`{self.action.value}` takes no `target`: leave it null."
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +196,9 @@ def apply(plan: Plan, run: Run, command: Command, *, at: datetime) -> Step:
 
 def _require_live(run: Run) -> str:
     if run.status is Status.SCHEDULED:
-        raise ShowError("The show has not started yet: start it first.")
+        raise ShowError(Code.NOT_STARTED, "The show has not started yet: start it first.")
     if run.status is Status.ENDED or run.current is None:
-        raise ShowError("The show has ended.")
+        raise ShowError(Code.ALREADY_ENDED, "The show has ended.")
     return run.current
 
 
@@ -192,11 +215,11 @@ def _leave(run: Run, item_id: str, at: datetime) -> Run:
 
 def _start(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     if run.status is Status.LIVE:
-        raise ShowError("The show is already live.")
+        raise ShowError(Code.ALREADY_LIVE, "The show is already live.")
     if run.status is Status.ENDED:
-        raise ShowError("The show has ended; it cannot start again.")
+        raise ShowError(Code.ALREADY_ENDED, "The show has ended; it cannot start again.")
     if not plan.items:
-        raise ShowError("The programme has no item to start with.")
+        raise ShowError(Code.EMPTY_PROGRAMME, "The programme has no item to start with.")
     return _enter(replace(run, status=Status.LIVE, started_at=at), plan.items[0].id, at)
 
 
@@ -204,7 +227,7 @@ def _next(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     current = _require_live(run)
     index = plan.index_of(current)
     if index + 1 >= len(plan.items):
-        raise ShowError("This is the last item of the programme: end the show instead.")
+        raise ShowError(Code.LAST_ITEM, "This is the last item of the programme: end the show instead.")
     return _enter(_leave(run, current, at), plan.items[index + 1].id, at)
 
 
@@ -212,7 +235,9 @@ def _previous(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     current = _require_live(run)
     index = plan.index_of(current)
     if index == 0:
-        raise ShowError("This is the first item of the programme: there is nothing before it.")
+        raise ShowError(
+            Code.FIRST_ITEM, "This is the first item of the programme: there is nothing before it."
+        )
     undone = replace(
         run,
         item_starts={k: v for k, v in run.item_starts.items() if k != current},
@@ -225,18 +250,18 @@ def _goto(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     current = _require_live(run)
     target = _target(plan, command)
     if target == current:
-        raise ShowError(f"« {target} » is already on air.")
+        raise ShowError(Code.ALREADY_ON_AIR, f"« {target} » is already on air.")
     return _enter(_leave(run, current, at), target, at)
 
 
 def _reveal(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     target = _target(plan, command)
     if run.status is Status.SCHEDULED:
-        raise ShowError("Mystery guests are revealed live: start the show first.")
+        raise ShowError(Code.NOT_STARTED, "Mystery guests are revealed live: start the show first.")
     if not plan.items[plan.index_of(target)].mystery:
-        raise ShowError(f"« {target} » is not a mystery item: there is nothing to reveal.")
+        raise ShowError(Code.NOT_MYSTERY, f"« {target} » is not a mystery item: there is nothing to reveal.")
     if target in run.revealed:
-        raise ShowError(f"« {target} » has already been revealed.")
+        raise ShowError(Code.ALREADY_REVEALED, f"« {target} » has already been revealed.")
     return replace(run, revealed={**run.revealed, target: at})
 
 
@@ -246,8 +271,7 @@ def _end(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
 
 
 def _target(plan: Plan, command: Command) -> str:
-    if not command.target:
-        raise ShowError(f"`{command.action.value}` needs a `target` item id.")
+    assert command.target is not None  # Command checks that goto and reveal name one
     plan.index_of(command.target)
     return command.target
 

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain import show
+from app.domain.refusals import Code, Refusal
 from app.models import Event, TimelineEntry
 from app.public import Programme
 from app.services.programmes import load_programme
 
 
-class VersionConflict(Exception):
+class VersionConflict(Refusal):
     """Someone else changed the show first: the press was made on a state that is gone."""
 
     def __init__(self, programme: Programme, expected: int) -> None:
         self.programme = programme
         super().__init__(
+            Code.VERSION_CONFLICT,
             f"The show is at version {programme.event.version}, not {expected}: "
-            "another moderator acted first. Here is the current state."
+            "another moderator acted first. Here is the current state.",
         )
 
 
-@dataclass(frozen=True)
-class Refused(Exception):
+class Refused(Refusal):
     """The command does not fit the show's state; carries the state it was judged on."""
 
-    programme: Programme
-    reason: show.ShowError
-
-    def __str__(self) -> str:
-        return str(self.reason)
+    def __init__(self, programme: Programme, reason: show.ShowError) -> None:
+        self.programme = programme
+        self.reason = reason
+        super().__init__(reason.code, reason.detail)
 
 
 async def execute(

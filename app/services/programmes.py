@@ -9,21 +9,25 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.programme import ProgrammeDocument
+from app.domain.refusals import Code, Refusal
 from app.domain.show import Status
 from app.models import Event, Item, Segment, TimelineEntry, utcnow
 from app.public import Programme, ProgrammeContent
 
 
-class EventNotFound(LookupError):
+class EventNotFound(Refusal, LookupError):
     def __init__(self, slug: str) -> None:
-        super().__init__(f"There is no event « {slug} ».")
+        super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
 
 
-class ProgrammeLocked(RuntimeError):
+class ProgrammeLocked(Refusal):
     """The show is live: its running order cannot change under the moderators' feet."""
 
     def __init__(self, slug: str) -> None:
-        super().__init__(f"The show « {slug} » is live: its programme cannot be replaced until it has ended.")
+        super().__init__(
+            Code.LIVE_LOCKED,
+            f"The show « {slug} » is live: its programme cannot be replaced until it has ended.",
+        )
 
 
 async def list_events(session: AsyncSession) -> list[Event]:
