@@ -17,10 +17,10 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from app.autopilot import Autopilot, Outcome, Result
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
-from app.services.rehearsal import autopilot_token, create_rehearsal
+from app.rehearsal.autopilot import Autopilot, Outcome, Result
+from app.rehearsal.copies import autopilot_token, create_rehearsal
 from tests.conftest import DINER, ROOT, Api, free_port, regie_env
 
 SLUG = re.compile(rf"^{DINER}-repetition-\d{{12}}$")

@@ -43,7 +43,7 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
     """Copy a programme as a rehearsal starting soon, and fly it through the running API."""
     import httpx
 
-    from app.autopilot import Outcome
+    from app.rehearsal.autopilot import Outcome
 
     settings = get_settings()
     api_url = args.api_url.rstrip("/")
@@ -82,8 +82,8 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
 async def _prepare(
     session: AsyncSession, source: str, speed: float, starts_in: timedelta, ttl: timedelta
 ) -> tuple[ProgrammeDocument, str]:
+    from app.rehearsal.copies import autopilot_token, create_rehearsal
     from app.services.programmes import EventNotFound
-    from app.services.rehearsal import autopilot_token, create_rehearsal
 
     now = datetime.now(UTC)
     try:
@@ -98,7 +98,7 @@ async def _prepare(
 async def _fly(api_url: str, slug: str, token: str) -> Any:
     import httpx
 
-    from app.autopilot import Autopilot
+    from app.rehearsal.autopilot import Autopilot
 
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
         try:
