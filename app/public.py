@@ -85,6 +85,11 @@ class EventSummary(_Public):
     starts_at: datetime
     ends_at: datetime
     status: Status
+    rehearsal: bool = Field(
+        default=False,
+        description="A copy made by `regie rehearse`: its mystery guests are placeholders, it is "
+        "thrown away after a day, and public listings leave it out.",
+    )
 
 
 class EventPublic(EventSummary):
@@ -258,6 +263,7 @@ def event_summary(event: Event) -> EventSummary:
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         status=Status(event.status),
+        rehearsal=event.rehearsal,
     )
 
 

@@ -76,6 +76,7 @@ class EventSummary(_ApiModel):
     starts_at: datetime
     ends_at: datetime
     status: str = SCHEDULED
+    rehearsal: bool = False
 
     @cached_property
     def zone(self) -> ZoneInfo:

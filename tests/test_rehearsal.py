@@ -71,7 +71,9 @@ async def test_the_copy_is_the_programme_shifted_to_now_and_compressed(api: Api)
     assert SLUG.match(document.slug)
     event = (await api.client.get(f"/api/v1/events/{document.slug}")).json()
     assert event["title"] == "Répétition — 3ème dîner « Elus & Entreprises »"
-    assert event["status"] == "scheduled" and event["see_also"] == [DINER]
+    assert event["status"] == "scheduled" and event["rehearsal"] is True
+    # Nothing leads from the rehearsal to the real show: no related link, no replay.
+    assert event["see_also"] == [] and event["replay_url"] is None
     starts_at = datetime.fromisoformat(event["starts_at"])
     assert before + timedelta(seconds=29) < starts_at < datetime.now(UTC) + timedelta(seconds=31)
     # Two hours at speed 60: two minutes; the segment at 20:00 (an hour in) comes a minute in.
@@ -103,7 +105,11 @@ async def test_the_autopilot_flies_the_whole_show_and_every_viewer_sees_it(api: 
     assert actions[0] == "start" and actions[-1] == "end" and actions.count("next") == 18
     event = (await api.client.get(f"/api/v1/events/{document.slug}")).json()
     guests = [i["speakers"][0]["name"] for s in event["segments"] for i in s["items"] if i["mystery"]]
-    assert guests == ["Premier invité mystère", "Deuxième invité mystère", "Troisième invité mystère"]
+    assert guests == [
+        "Premier invité mystère (répétition)",
+        "Deuxième invité mystère (répétition)",
+        "Troisième invité mystère (répétition)",
+    ]
     # The original show is untouched.
     assert (await api.live())["version"] == 0
 

@@ -1,4 +1,5 @@
-"""`regie rehearse`: a copy of a programme starting soon, flown by the autopilot through the API."""
+"""`regie rehearse`: a copy of a programme starting soon, flown by the autopilot through the API;
+`regie rehearse --delete SLUG` throws a copy away."""
 
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
     from app.rehearsal.autopilot import Outcome
 
     settings = get_settings()
+    if args.delete is not None:
+        if args.slug is not None:
+            fail("give either a programme to rehearse or --delete SLUG, not both")
+        delete_copy(args.delete)
+        return
+    if args.slug is None:
+        fail("say which programme to rehearse (its slug), or which rehearsal to --delete")
     api_url = args.api_url.rstrip("/")
     try:
         httpx.get(f"{api_url}/healthz", timeout=5).raise_for_status()
@@ -56,9 +64,11 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
         )
     require_current_schema(settings)
     ttl = timedelta(seconds=settings.token_ttl_seconds)
-    document, token = in_database(
+    removed, document, token = in_database(
         settings, lambda session: _prepare(session, args.slug, args.speed, args.starts_in, ttl)
     )
+    for slug in removed:
+        print(f"removed the rehearsal {slug} (older than a day)", flush=True)
     length = document.ends_at - document.starts_at
     local_start = document.starts_at.astimezone(ZoneInfo(document.timezone))
     print(
@@ -79,20 +89,38 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
     )
 
 
+def delete_copy(slug: str) -> None:
+    from app.rehearsal.copies import NotARehearsal, delete_rehearsal
+    from app.services.programmes import EventNotFound
+
+    settings = get_settings()
+    require_current_schema(settings)
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            await delete_rehearsal(session, slug)
+        except (EventNotFound, NotARehearsal) as error:
+            fail(str(error))
+
+    in_database(settings, work)
+    print(f"deleted the rehearsal {slug}")
+
+
 async def _prepare(
     session: AsyncSession, source: str, speed: float, starts_in: timedelta, ttl: timedelta
-) -> tuple[ProgrammeDocument, str]:
-    from app.rehearsal.copies import autopilot_token, create_rehearsal
+) -> tuple[list[str], ProgrammeDocument, str]:
+    from app.rehearsal.copies import autopilot_token, create_rehearsal, remove_stale_rehearsals
     from app.services.programmes import EventNotFound
 
     now = datetime.now(UTC)
+    removed = await remove_stale_rehearsals(session, now=now)
     try:
         document = await create_rehearsal(
             session, source=source, starts_at=now + starts_in, speed=speed, now=now
         )
     except EventNotFound as error:
         fail(str(error))
-    return document, await autopilot_token(session, now=now, ttl=ttl)
+    return removed, document, await autopilot_token(session, now=now, ttl=ttl)
 
 
 async def _fly(api_url: str, slug: str, token: str) -> Any:
@@ -127,9 +155,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="rehearse a programme: a copy starting now, advanced by an autopilot (needs `regie up` running)",
         description="Copy the programme SLUG as a rehearsal that starts soon, its times compressed by "
         "--speed, and advance it on its planned times through the running API, as a moderator would. Viewers "
-        "see it live; a moderator takes over by pressing any button in the console, and the autopilot stops.",
+        "see it live; a moderator takes over by pressing any button in the console, and the autopilot stops. "
+        "The copy shows placeholders instead of the mystery guests, is left off the public index, and is "
+        "deleted by --delete or by the next rehearsal once older than a day.",
     )
-    rehearse.add_argument("slug", metavar="SLUG", help="the programme to rehearse")
+    rehearse.add_argument("slug", metavar="SLUG", nargs="?", help="the programme to rehearse")
+    rehearse.add_argument(
+        "--delete", metavar="SLUG", help="delete the rehearsal copy SLUG (nothing else can be deleted)"
+    )
     rehearse.add_argument(
         "--speed", type=positive_speed, default=60.0, help="how many times faster than planned (default 60)"
     )

@@ -40,7 +40,8 @@ def running_order(events: list[EventSummary], now: datetime) -> list[tuple[str, 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, services: ServicesDep) -> HTMLResponse:
     now = datetime.now(UTC)
-    groups = running_order(await services.summaries(), now)
+    # Rehearsal copies are unlisted: whoever rehearses is given their address by `regie rehearse`.
+    groups = running_order([e for e in await services.summaries() if not e.rehearsal], now)
     return page(request, "index.html", {"groups": groups, "status_labels": STATUS_LABELS, "now": now})
 
 
