@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -26,6 +27,24 @@ class Settings(BaseSettings):
     # holds memory and a file descriptor for nobody.
     viewer_send_timeout_seconds: float = Field(default=30.0, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For is believed, comma
+    # separated. Empty: no header names the client, its socket's address does — so no client can
+    # escape a throttle by writing a header.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Login attempts allowed per window before `POST /auth/token` answers 429 without checking
+    # the password: per user name from one address (a success starts it afresh), per address,
+    # and per user name overall.
+    login_attempts_per_pair: int = Field(default=5, gt=0)
+    login_attempts_per_address: int = Field(default=30, gt=0)
+    login_attempts_per_user: int = Field(default=50, gt=0)
+    login_window_seconds: int = Field(default=60, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 @lru_cache

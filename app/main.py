@@ -15,6 +15,7 @@ from sqlalchemy import text
 from app.api import auth, control, errors, events, exports, live, timesync
 from app.api.caching import ConditionalGetMiddleware
 from app.api.hot_reads import HotReads
+from app.client_address import trust_forwarded_headers
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
@@ -23,6 +24,7 @@ from app.live.hub import LiveHub
 from app.public import live_message, live_state
 from app.services.programmes import EventNotFound, load_programme
 from app.services.snapshots import Snapshots
+from app.services.throttle import Throttle, storage_for
 
 DESCRIPTION = """\
 Régie runs a live virtual event like a TV control room. Anyone may read events, programmes,
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             send_timeout=settings.viewer_send_timeout_seconds,
             on_change=snapshots.changed,
         )
+        app.state.login_throttle = Throttle(storage_for(settings.broadcast_url))
         broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
         app.state.engine, app.state.sessions = engine, sessions
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         finally:
             await hub.close()
             await broadcast.stop()
+            await app.state.login_throttle.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=[]
     )
+    trust_forwarded_headers(app, settings.trusted_proxies)
 
     api = APIRouter(prefix="/api/v1")
     for module in (events, live, control, auth, exports, timesync):

@@ -47,6 +47,9 @@ def server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.
         ws_per_message_deflate=False,
         lifespan="on",
         log_level="info",
+        # Forwarded headers are believed only from REGIE_TRUSTED_PROXIES, by the apps themselves
+        # (app.client_address); uvicorn's default trusts 127.0.0.1.
+        proxy_headers=False,
         **options,
     )
 

@@ -7,16 +7,11 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pwdlib import PasswordHash
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AccessToken, User
-
-_hasher = PasswordHash.recommended()  # argon2id with the library's current parameters
-# Verified against when the user does not exist, so an unknown name costs the same time as a
-# wrong password and the two cannot be told apart.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+from app.services.passwords import hasher
 
 
 class Role(StrEnum):
@@ -39,7 +34,7 @@ def _digest(token: str) -> str:
 async def add_user(session: AsyncSession, *, name: str, role: Role, password: str) -> User:
     if (await session.execute(select(User).where(User.name == name))).scalar_one_or_none():  # type: ignore[arg-type]
         raise UserExists(f"A user named « {name} » already exists.")
-    user = User(name=name, role=role.value, password_hash=_hasher.hash(password))
+    user = User(name=name, role=role.value, password_hash=await hasher.hash(password))
     session.add(user)
     await session.flush()
     return user
@@ -47,10 +42,9 @@ async def add_user(session: AsyncSession, *, name: str, role: Role, password: st
 
 async def authenticate(session: AsyncSession, *, name: str, password: str) -> User | None:
     user = (await session.execute(select(User).where(User.name == name))).scalar_one_or_none()  # type: ignore[arg-type]
-    if user is None:
-        _hasher.verify(password, _DUMMY_HASH)
-        return None
-    return user if _hasher.verify(password, user.password_hash) else None
+    # Off the event loop: argon2 is slow on purpose (see app.services.passwords).
+    matches = await hasher.verify(password, None if user is None else user.password_hash)
+    return user if matches else None
 
 
 async def issue_token(session: AsyncSession, user: User, *, now: datetime, ttl: timedelta) -> str:
