@@ -77,6 +77,8 @@ class Event(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
     # A copy made by `regie rehearse`: unlisted, with placeholders for its secrets, thrown away.
     rehearsal: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # The programme's revision: +1 on every save, what an `ETag` and `If-Match` compare.
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Segment(SQLModel, table=True):
@@ -135,6 +137,27 @@ class TimelineEntry(SQLModel, table=True):
     segment_id: str | None = Field(default=None, sa_column=Column(String(80)))
     item_id: str | None = Field(default=None, sa_column=Column(String(80)))
     actor: str | None = Field(default=None, sa_column=Column(String(80)))
+    # For an edit of the programme: what it changed, by id (app.domain.edits.Changes).
+    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class ProgrammeRevision(SQLModel, table=True):
+    """Each saved programme, whole (secrets included: never read by a public route), kept so that
+    an organiser can undo an edit by saving an earlier revision again."""
+
+    __tablename__ = "programme_revision"
+    __table_args__ = (UniqueConstraint("event_pk", "number"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    saved_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    actor: str | None = Field(default=None, sa_column=Column(String(80)))
+    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    restored_from: int | None = Field(default=None, sa_column=Column(Integer))
 
 
 class User(SQLModel, table=True):

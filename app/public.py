@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,6 +106,9 @@ class EventPublic(EventSummary):
     ended_at: datetime | None
     segments: list[SegmentPublic]
     updated_at: datetime = Field(description="When the programme was last imported or replaced.")
+    revision: int = Field(
+        default=0, description="The programme's revision: +1 on every save (`GET …/revisions`)."
+    )
     projected_end: datetime | None = Field(
         default=None,
         description="While the show is live, when it should now end (`ends_at` when on time). "
@@ -147,6 +151,11 @@ class TimelineEntryPublic(_Public):
     segment_id: str | None
     item_id: str | None
     offset_seconds: float | None = Field(description="Seconds since the show started.")
+    changes: dict[str, Any] | None = Field(
+        default=None,
+        description="For an `edit` of the programme: what it changed, by id (`items_added`, "
+        "`items_removed`, `items_moved`, `items_changed`, `segments_*`, `event`). Null otherwise.",
+    )
 
 
 @dataclass(frozen=True)
@@ -294,6 +303,7 @@ def event_public(programme: Programme, *, now: datetime | None = None) -> EventP
         ended_at=run.ended_at,
         segments=segments,
         updated_at=event.updated_at,
+        revision=event.revision,
         projected_end=projected.show_end if projected else None,
     )
 
@@ -344,6 +354,7 @@ def timeline_entry_public(entry: TimelineEntry, *, started_at: datetime | None) 
         segment_id=entry.segment_id,
         item_id=entry.item_id,
         offset_seconds=offset,
+        changes=entry.changes,
     )
 
 

@@ -244,7 +244,7 @@ async def test_a_bad_programme_is_refused_whole_and_says_where(api: Api) -> None
     assert (await api.client.get(f"/api/v1/events/{DINER}")).json() == before
 
 
-async def test_only_admins_replace_programmes_and_never_a_live_show(api: Api) -> None:
+async def test_only_admins_replace_programmes_and_never_what_has_aired(api: Api) -> None:
     anonymous = await api.client.put("/api/v1/events/essai", json=programme())
     assert anonymous.status_code == 401
     moderator = await api.client.put(
@@ -258,13 +258,20 @@ async def test_only_admins_replace_programmes_and_never_a_live_show(api: Api) ->
     admin = {"Authorization": f"Bearer {await api.token('admin')}"}
     await api.client.put("/api/v1/events/essai", json=programme(), headers=admin)
     await api.control("start", 0, slug="essai")
-    locked = await api.client.put("/api/v1/events/essai", json=programme(title="Changé"), headers=admin)
+    renamed = await api.client.put("/api/v1/events/essai", json=programme(title="Changé"), headers=admin)
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Changé"
+    aired = programme(title="Changé")
+    aired["segments"][0]["items"][0] = {"id": "ouverture-accueil", "title": "Accueil revu"}
+    locked = await api.client.put("/api/v1/events/essai", json=aired, headers=admin)
     assert locked.status_code == 409
     assert locked.json() == {
-        "detail": "The show « essai » is live: its programme cannot be replaced until it has ended.",
-        "code": "live_locked",
+        "detail": "« Accueil » cannot change: it has already started; "
+        "what has aired is the record of the show.",
+        "code": "item_started",
+        "item_id": "ouverture-accueil",
+        "segment_id": "ouverture",
     }
-    assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Essai"
+    assert (await api.client.get("/api/v1/events/essai")).json()["title"] == "Changé"
 
 
 @pytest.mark.parametrize("password", [PASSWORD])

@@ -11,7 +11,16 @@ from sqlalchemy.engine import Connection
 from app.db import create_engine, metadata
 from tests.conftest import migrate, postgres_database
 
-TABLES = {"alembic_version", "event", "segment", "item", "timeline_entry", "user_account", "access_token"}
+TABLES = {
+    "alembic_version",
+    "event",
+    "segment",
+    "item",
+    "timeline_entry",
+    "user_account",
+    "access_token",
+    "programme_revision",
+}
 
 
 async def differences(url: str) -> tuple[set[str], list[object]]:

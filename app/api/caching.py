@@ -32,6 +32,30 @@ def weak_etag(body: bytes) -> str:
     return "W/" + strong_etag(body)
 
 
+def programme_etag(revision: int, body: bytes) -> str:
+    """A programme read's validator: its revision, then a digest of its exact bytes.
+
+    The digest serves `If-None-Match` (any change of the body, a press included, is a new tag);
+    the revision serves `If-Match` on a save, which asks only whether the *programme* is still the
+    one that was edited: a moderator's press in between does not make an organiser's edit stale.
+    """
+    return f'"r{revision}-' + strong_etag(body).strip('"') + '"'
+
+
+_REVISION_TAG = re.compile(r'(W/)?"r(\d{1,12})-[^"]*"')
+
+
+def expected_revisions(if_match: str | None) -> frozenset[int] | None:
+    """The programme revisions an `If-Match` accepts; None when it sets no precondition.
+
+    `*` asks only that the programme exists. A weak tag never matches (RFC 9110 §13.1.1: If-Match
+    compares strongly), nor does a tag this server did not make: both leave an empty set, a 412.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return None
+    return frozenset(int(m[2]) for m in _REVISION_TAG.finditer(if_match) if not m[1])
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
     """RFC 9110 §13.1.2: `*` matches any current representation; tags compare weakly."""
     wanted = _TAG.findall(if_none_match)
@@ -96,6 +120,17 @@ _VALIDATOR_HEADERS: dict[str, Any] = {
         "description": "`public, no-cache`: any cache may store it but must revalidate each time.",
         "schema": {"type": "string"},
     },
+}
+
+IF_MATCH: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The `ETag` of the programme read you edited. If the programme was saved since "
+    "(another organiser), the answer is 412 and nothing is stored. Presses of the show in between do "
+    "not count: only the programme's revision is compared.",
+    "schema": {"type": "string"},
+    "example": '"r3-3q2-7wEjRZ0k9lQ2vM1l0c1J"',
 }
 
 CONDITIONAL_READ: dict[str, Any] = {

@@ -37,7 +37,7 @@ class ControlRequest(BaseModel):
         },
     )
 
-    action: show.Action
+    action: show.Action = Field(json_schema_extra={"enum": [a.value for a in show.COMMAND_ACTIONS]})
     expected_version: int = Field(ge=0, description="The version the moderator saw when pressing.")
     target: str | None = Field(
         default=None,

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Header, Response, status
 
-from app.api.caching import CONDITIONAL_READ, read_responses
-from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep, SnapshotsDep
+from app.api.caching import CONDITIONAL_READ, IF_MATCH, expected_revisions, programme_etag, read_responses
+from app.api.deps import Admin, BroadcastDep, ClockDep, SessionDep, SessionsDep, SnapshotsDep
 from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
 from app.domain.refusals import Code, Refusal
-from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
+from app.public import EventPublic, EventSummary, Programme, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
-from app.services import programmes
+from app.services import editing, programmes
+from app.services.programmes import Saved
 from app.services.snapshots import Snapshot, Snapshots
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -44,7 +45,12 @@ async def get_event(slug: str, snapshots: SnapshotsDep, clock: ClockDep) -> Resp
 
 
 def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Response:
-    return Response(snapshots.event_json(entry, now=now), media_type="application/json")
+    body = snapshots.event_json(entry, now=now)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"ETag": programme_etag(entry.programme.event.revision, body)},
+    )
 
 
 @router.put(
@@ -53,19 +59,25 @@ def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> R
     status_code=status.HTTP_200_OK,
     responses={
         201: {"model": EventPublic, "description": "The event was created."},
-        **responses(400, 401, 403, 409, 503),
+        **responses(400, 401, 403, 409, 412, 503),
         422: {
             "model": ProgrammeRefused,
             "description": "The programme was refused whole; nothing changed. Codes: `invalid_document`, "
             "`invalid_request`.",
         },
     },
-    summary="Create or replace an event's programme (admin)",
+    summary="Create or replace an event's programme (admin), also during the show",
+    description="While the show is live, what has not started may be added, changed, moved or removed; "
+    "changing or removing what has started (or a past segment) is refused whole with 409 `item_started` "
+    "naming it (`item_id`, `segment_id`). Send the `ETag` of the programme you edited in `If-Match`: "
+    "if someone saved since, the answer is 412 `precondition_failed` and nothing is stored. Each save "
+    "is a programme revision (`GET …/revisions`) and an `edit` entry on the timeline.",
     openapi_extra={
+        "parameters": [IF_MATCH],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProgrammeDocument"}}},
-        }
+        },
     },
 )
 async def put_event(
@@ -75,8 +87,11 @@ async def put_event(
     ],
     sessions: SessionsDep,
     snapshots: SnapshotsDep,
+    broadcast: BroadcastDep,
+    clock: ClockDep,
     response: Response,
-    _admin: Admin,
+    admin: Admin,
+    if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventPublic:
     data = {"slug": slug, **document}
     if data["slug"] != slug:
@@ -85,13 +100,25 @@ async def put_event(
         parsed = parse_programme(data, source="request body")
     except ProgrammeError as error:
         raise _refused("; ".join(error.problems), error.problems) from None
-    async with sessions() as session, session.begin():
-        created = await programmes.replace_programme(session, parsed)
-    snapshots.forget(slug)
-    async with sessions() as session:
-        programme = await programmes.load_programme(session, slug)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return event_public(programme)
+    saved, programme = await editing.save(
+        sessions,
+        parsed,
+        broadcast=broadcast,
+        snapshots=snapshots,
+        at=clock(),
+        actor=admin.name,
+        expected_revisions=expected_revisions(if_match),
+    )
+    return saved_response(saved, programme, now=clock(), response=response)
+
+
+def saved_response(saved: Saved, programme: Programme, *, now: datetime, response: Response) -> EventPublic:
+    """The event as saved, with the `ETag` to send in the next save's `If-Match`."""
+    public = event_public(programme, now=now)
+    response.status_code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
+    response.headers["ETag"] = programme_etag(saved.revision, public.model_dump_json().encode())
+    response.headers["Cache-Control"] = "no-store"
+    return public
 
 
 def _refused(summary: str, problems: list[str]) -> Refusal:

@@ -48,14 +48,17 @@ async def import_programmes(settings: Settings, documents: Sequence[ProgrammeDoc
 
 
 async def store_programmes(session: AsyncSession, documents: Sequence[ProgrammeDocument]) -> list[str]:
-    from app.services.programmes import ProgrammeLocked, replace_programme
+    from app.domain.refusals import Refusal
+    from app.services.programmes import EditRaced, replace_programme
 
     done = []
     for document in documents:
         try:
             created = await replace_programme(session, document)
-        except ProgrammeLocked as error:
-            fail(f"{error} Nothing was stored.")
+        except Refusal as error:
+            fail(f"{document.slug}: {error.detail} Nothing was stored.")
+        except EditRaced:
+            fail(f"{document.slug}: the show moved while importing; nothing was stored, try again.")
         done.append(f"{'created' if created else 'replaced'} {document.slug}")
     return done
 

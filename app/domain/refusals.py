@@ -48,6 +48,8 @@ class Code(StrEnum):
     # Programmes.
     LIVE_LOCKED = "live_locked"
     ITEM_STARTED = "item_started"
+    UNKNOWN_REVISION = "unknown_revision"
+    UNKNOWN_RESOURCE = "unknown_resource"
     # The audience.
     REGISTRATION_CLOSED = "registration_closed"
     SESSION_FULL = "session_full"

@@ -38,6 +38,8 @@ class Action(StrEnum):
     GOTO = "goto"
     REVEAL = "reveal"
     END = "end"
+    # Not a command: the programme was edited (app.domain.edits), recorded on the same timeline.
+    EDIT = "edit"
 
     @property
     def takes_target(self) -> bool:
@@ -46,6 +48,8 @@ class Action(StrEnum):
 
 
 _TARGETED = frozenset({Action.GOTO, Action.REVEAL})
+# What a moderator may press: every action but the programme's edits.
+COMMAND_ACTIONS = tuple(action for action in Action if action is not Action.EDIT)
 
 
 class ShowError(Refusal):
@@ -151,6 +155,11 @@ class Command:
     target: str | None = None
 
     def __post_init__(self) -> None:
+        if self.action not in COMMAND_ACTIONS:
+            raise ShowError(
+                Code.INVALID_REQUEST,
+                f"`{self.action.value}` is not a command: the programme is edited by PUT.",
+            )
         if self.action.takes_target and not self.target:
             raise ShowError(Code.TARGET_REQUIRED, f"`{self.action.value}` needs a `target` item id.")
         if not self.action.takes_target and self.target is not None:

@@ -29,6 +29,10 @@ class Chapter:
         return self.end - self.start
 
 
+# Timeline entries that do not change what is on air.
+_NOT_MOVES = frozenset({Action.REVEAL, Action.EDIT})
+
+
 def chapters(data: ExportData) -> list[Chapter]:
     """Ascending, non-overlapping chapters; the first starts at 0; each lasts at least 10 s.
 
@@ -39,7 +43,7 @@ def chapters(data: ExportData) -> list[Chapter]:
     if started is None:
         return []
     titles = {item.id: chapter_title(item.title, [s.name for s in item.speakers]) for _, item in data.items()}
-    marks = [(entry.at, entry.item_id) for entry in data.timeline if entry.action is not Action.REVEAL]
+    marks = [(entry.at, entry.item_id) for entry in data.timeline if entry.action not in _NOT_MOVES]
     closed_at = data.event.ended_at or max(data.now, started)
     raw: list[Chapter] = []
     for index, (at, item_id) in enumerate(marks):

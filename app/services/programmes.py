@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain import edits
+from app.domain.edits import Changes
 from app.domain.programme import ProgrammeDocument
 from app.domain.refusals import Code, Refusal
-from app.domain.show import Status
-from app.models import Event, Item, Segment, TimelineEntry, utcnow
+from app.domain.show import Action, Run, Status
+from app.models import Event, Item, ProgrammeRevision, Segment, TimelineEntry, utcnow
 from app.public import Programme, ProgrammeContent
 
 
 class EventNotFound(Refusal, LookupError):
     def __init__(self, slug: str) -> None:
         super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
-
-
-class ProgrammeLocked(Refusal):
-    """The show is live: its running order cannot change under the moderators' feet."""
-
-    def __init__(self, slug: str) -> None:
-        super().__init__(
-            Code.LIVE_LOCKED,
-            f"The show « {slug} » is live: its programme cannot be replaced until it has ended.",
-        )
 
 
 async def list_events(session: AsyncSession) -> list[Event]:
@@ -59,7 +52,7 @@ async def load_programme(session: AsyncSession, slug: str) -> Programme:
     return Programme(event=event, content=content)
 
 
-async def _load_content(session: AsyncSession, event_pk: int) -> ProgrammeContent:
+async def _load_content(session: AsyncSession, event_pk: int, *, detach: bool = True) -> ProgrammeContent:
     segments = await session.execute(
         select(Segment).where(Segment.event_pk == event_pk).order_by(Segment.position)  # type: ignore[arg-type]
     )
@@ -69,8 +62,9 @@ async def _load_content(session: AsyncSession, event_pk: int) -> ProgrammeConten
     ordered_segments = tuple(segments.scalars())
     segment_rank = {segment.pk: rank for rank, segment in enumerate(ordered_segments)}
     ordered_items = tuple(sorted(items.scalars(), key=lambda i: (segment_rank[i.segment_pk], i.position)))
-    # Shared across sessions from now on: detach them so no session ever refreshes or flushes them.
-    session.expunge_all()
+    if detach:
+        # Shared across sessions from now on: detach them so no session ever refreshes or flushes them.
+        session.expunge_all()
     return ProgrammeContent(segments=ordered_segments, items=ordered_items)
 
 
@@ -81,12 +75,48 @@ async def load_timeline(session: AsyncSession, event: Event) -> list[TimelineEnt
     return list(result.scalars())
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: `created` a new event, or `changes` to an existing one (empty: nothing stored)."""
+
+    slug: str
+    created: bool
+    revision: int
+    version: int
+    changes: Changes
+
+
+class EditRaced(RuntimeError):
+    """The show moved (a press, another save) between reading it and writing: judge again."""
+
+
 async def replace_programme(session: AsyncSession, document: ProgrammeDocument) -> bool:
     """Create or replace an event's programme in the session's transaction; True if created.
 
-    The run of the show (status, version, what happened) is kept: replacing the programme of an
-    ended show, to add its replay link say, does not erase its history. A live show is refused,
-    and the check is a conditional UPDATE so a `start` racing this import cannot slip between.
+    `regie import` and the rehearsal copy: the same rules as an edit through the API.
+    """
+    saved = await store_programme(session, document, at=utcnow(), actor=None)
+    return saved.created
+
+
+async def store_programme(
+    session: AsyncSession,
+    document: ProgrammeDocument,
+    *,
+    at: datetime,
+    actor: str | None,
+    expected_revisions: frozenset[int] | None = None,
+    restored_from: int | None = None,
+) -> Saved:
+    """Store `document` as the event's next programme revision, in the session's transaction.
+
+    The run of the show (status, what happened) is kept. A show that has begun may change only
+    what has not aired (`app.domain.edits.judge`, which raises Refusal(item_started)). An existing
+    programme's save is a change of the show: its version grows by one with an `edit` entry on the
+    timeline, and the whole document is kept as a revision to restore. `expected_revisions` (from
+    `If-Match`) must hold the current revision, or Refusal(precondition_failed). The write is a
+    conditional UPDATE on the version and revision judged, so a press or another save that slips
+    in between raises EditRaced instead of being overwritten.
     """
     fields = {
         "title": document.title,
@@ -101,30 +131,178 @@ async def replace_programme(session: AsyncSession, document: ProgrammeDocument) 
         "see_also": list(document.see_also),
         "stream_url": document.stream_url,
         "replay_url": document.replay_url,
-        "updated_at": utcnow(),
+        "updated_at": at,
     }
     existing = (
-        await session.execute(select(Event.pk).where(Event.slug == document.slug))  # type: ignore[call-overload]
+        await session.execute(select(Event).where(Event.slug == document.slug))  # type: ignore[arg-type]
     ).scalar_one_or_none()
+    stored = document.model_dump(mode="json")
     if existing is None:
+        if expected_revisions is not None:
+            raise Refusal(
+                Code.PRECONDITION_FAILED,
+                f"There is no event « {document.slug} » yet: `If-Match` cannot hold.",
+                revision=None,
+            )
         event = Event.model_validate(
-            {"slug": document.slug, "status": Status.SCHEDULED.value, "version": 0, "run": {}, **fields}
+            {
+                "slug": document.slug,
+                "status": Status.SCHEDULED.value,
+                "version": 0,
+                "run": {},
+                "revision": 1,
+                **fields,
+            }
         )
         session.add(event)
         await session.flush()
-        event_pk = event.pk
-        created = True
-    else:
-        result = await session.execute(
-            update(Event).where(Event.pk == existing, Event.status != Status.LIVE.value).values(**fields)  # type: ignore[arg-type]
+        assert event.pk is not None
+        session.add(ProgrammeRevision(event_pk=event.pk, number=1, document=stored, saved_at=at, actor=actor))
+        await _insert_content(session, event.pk, document)
+        return Saved(document.slug, created=True, revision=1, version=0, changes=Changes(event=True))
+
+    assert existing.pk is not None
+    event_pk, revision, version = existing.pk, existing.revision, existing.version
+    if expected_revisions is not None and revision not in expected_revisions:
+        raise Refusal(
+            Code.PRECONDITION_FAILED,
+            f"The programme was saved by someone else since you read it (it is now at revision "
+            f"{revision}): read it again and reapply your changes.",
+            revision=revision,
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ProgrammeLocked(document.slug)
-        await session.execute(delete(Item).where(Item.event_pk == existing))
-        await session.execute(delete(Segment).where(Segment.event_pk == existing))
-        event_pk = existing
-        created = False
-    assert event_pk is not None
+    run = Run.from_json(existing.run, status=existing.status, version=version)
+    changes = edits.judge(await current_document(session, existing), document, run)
+    if not changes:
+        return Saved(document.slug, created=False, revision=revision, version=version, changes=changes)
+    result = await session.execute(
+        update(Event)
+        .where(Event.pk == event_pk, Event.version == version, Event.revision == revision)  # type: ignore[arg-type]
+        .values(**fields, revision=revision + 1, version=version + 1)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise EditRaced(document.slug)
+    session.add(
+        TimelineEntry(
+            event_pk=event_pk,
+            version=version + 1,
+            at=at,
+            action=Action.EDIT.value,
+            actor=actor,
+            changes=changes.to_json(),
+        )
+    )
+    session.add(
+        ProgrammeRevision(
+            event_pk=event_pk,
+            number=revision + 1,
+            document=stored,
+            saved_at=at,
+            actor=actor,
+            changes=changes.to_json(),
+            restored_from=restored_from,
+        )
+    )
+    await session.execute(delete(Item).where(Item.event_pk == event_pk))  # type: ignore[arg-type]
+    await session.execute(delete(Segment).where(Segment.event_pk == event_pk))  # type: ignore[arg-type]
+    await _insert_content(session, event_pk, document)
+    return Saved(document.slug, created=False, revision=revision + 1, version=version + 1, changes=changes)
+
+
+async def current_document(session: AsyncSession, event: Event) -> ProgrammeDocument:
+    """The programme document the event was last saved with (secrets included).
+
+    The latest revision, as stored; an event saved before revisions were kept is rebuilt from
+    its rows.
+    """
+    stored = (
+        await session.execute(
+            select(ProgrammeRevision.document)  # type: ignore[call-overload]
+            .where(ProgrammeRevision.event_pk == event.pk)
+            .order_by(ProgrammeRevision.number.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if stored is not None:
+        return ProgrammeDocument.model_validate(stored)
+    assert event.pk is not None
+    return document_from_rows(event, await _load_content(session, event.pk, detach=False))
+
+
+def document_from_rows(event: Event, content: ProgrammeContent) -> ProgrammeDocument:
+    segments = []
+    for segment in content.segments:
+        items = []
+        for item in content.items:
+            if item.segment_pk != segment.pk:
+                continue
+            items.append(
+                {
+                    "id": item.id,
+                    "kind": item.kind,
+                    "title": item.title,
+                    "description": item.description,
+                    "planned_start": item.planned_start,
+                    "speakers": item.speakers if not item.mystery else [],
+                    "mystery": item.mystery,
+                    "teaser": item.teaser,
+                    "hidden": {"speakers": item.hidden_speakers, "announcement": item.hidden_announcement}
+                    if item.mystery
+                    else None,
+                }
+            )
+        segments.append(
+            {
+                "id": segment.id,
+                "title": segment.title,
+                "planned_start": segment.planned_start,
+                "planned_end": segment.planned_end,
+                "items": items,
+            }
+        )
+    return ProgrammeDocument.model_validate(
+        {
+            "slug": event.slug,
+            "title": event.title,
+            "subtitle": event.subtitle,
+            "description": event.description,
+            "timezone": event.timezone,
+            "location": event.location,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+            "organiser": event.organiser,
+            "partners": event.partners,
+            "see_also": event.see_also,
+            "stream_url": event.stream_url,
+            "replay_url": event.replay_url,
+            "segments": segments,
+        }
+    )
+
+
+async def load_revision(session: AsyncSession, event: Event, number: int) -> ProgrammeRevision:
+    revision = (
+        await session.execute(
+            select(ProgrammeRevision).where(
+                ProgrammeRevision.event_pk == event.pk,  # type: ignore[arg-type]
+                ProgrammeRevision.number == number,  # type: ignore[arg-type]
+            )
+        )
+    ).scalar_one_or_none()
+    if revision is None:
+        raise Refusal(Code.UNKNOWN_REVISION, f"There is no revision {number} of « {event.slug} ».")
+    return revision
+
+
+async def list_revisions(session: AsyncSession, event: Event) -> list[ProgrammeRevision]:
+    result = await session.execute(
+        select(ProgrammeRevision)
+        .where(ProgrammeRevision.event_pk == event.pk)  # type: ignore[arg-type]
+        .order_by(ProgrammeRevision.number.desc())  # type: ignore[attr-defined]
+    )
+    return list(result.scalars())
+
+
+async def _insert_content(session: AsyncSession, event_pk: int, document: ProgrammeDocument) -> None:
     for s_position, segment_doc in enumerate(document.segments, start=1):
         assert segment_doc.id is not None
         segment = Segment(
@@ -159,4 +337,3 @@ async def replace_programme(session: AsyncSession, document: ProgrammeDocument) 
                 )
             )
     await session.flush()
-    return created
