@@ -29,7 +29,7 @@ class ControlRequest(BaseModel):
             ],
             # What `show.Command` checks, said in the schema so that clients know it too.
             "if": {
-                "properties": {"action": {"enum": [a.value for a in show.Action if a.takes_target]}},
+                "properties": {"action": {"enum": [a.value for a in show.COMMAND_ACTIONS if a.takes_target]}},
                 "required": ["action"],
             },
             "then": {"properties": {"target": {"type": "string", "minLength": 1}}, "required": ["target"]},
@@ -37,7 +37,7 @@ class ControlRequest(BaseModel):
         },
     )
 
-    action: show.Action = Field(json_schema_extra={"enum": [a.value for a in show.COMMAND_ACTIONS]})
+    action: show.CommandAction
     expected_version: int = Field(ge=0, description="The version the moderator saw when pressing.")
     target: str | None = Field(
         default=None,
@@ -61,7 +61,7 @@ async def post_control(
     snapshots: SnapshotsDep,
     clock: ClockDep,
 ) -> LiveState:
-    command = show.Command(request.action, request.target or None)
+    command = show.Command(show.Action(request.action), request.target or None)
     at = clock()
     try:
         programme = await control.execute(
@@ -77,7 +77,7 @@ async def post_control(
         live = live_state(refused.programme, server_time=clock())
         refused.fields["live"] = live.model_dump(mode="json")
         raise
-    logger.info("%s: %s by %s → version %d", slug, request.action.value, user.name, programme.event.version)
+    logger.info("%s: %s by %s → version %d", slug, request.action, user.name, programme.event.version)
     snapshots.keep(programme)
     state = live_state(programme, server_time=clock())
     await broadcast.publish(channel_name(slug), live_message(state))

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 from app.domain.refusals import Code, Refusal
 
@@ -48,8 +48,10 @@ class Action(StrEnum):
 
 
 _TARGETED = frozenset({Action.GOTO, Action.REVEAL})
-# What a moderator may press: every action but the programme's edits.
+# What a moderator may press: every action but the programme's edits (as a type, for requests).
 COMMAND_ACTIONS = tuple(action for action in Action if action is not Action.EDIT)
+CommandAction = Literal["start", "next", "previous", "goto", "reveal", "end"]
+assert get_args(CommandAction) == tuple(a.value for a in COMMAND_ACTIONS)
 
 
 class ShowError(Refusal):
