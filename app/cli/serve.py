@@ -24,6 +24,7 @@ from app.cli.command import fail
 from app.cli.database import upgrade_schema
 from app.cli.programmes import seed_if_empty
 from app.config import Settings, get_settings
+from fanout.wire import ViewerProtocol
 
 log = logging.getLogger("regie")
 
@@ -43,7 +44,9 @@ def server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.
         port=port,
         # permessage-deflate would cost a deflate per viewer per change for a 1–2 KB state
         # and doubles fan-out time (see perf notes); our messages gain nothing from it.
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, plus the fan-out's way to write pre-framed bytes
+        # to each viewer's transport (fanout.wire).
+        ws=ViewerProtocol,
         ws_per_message_deflate=False,
         lifespan="on",
         log_level="info",

@@ -25,6 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fanout.wire import ViewerProtocol
+
 TOKEN = "fake-token-moderator"
 USERS = {"regie": "motdepasse"}
 
@@ -292,8 +294,14 @@ async def serve(app: Any, *, port: int = 0) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    # The sockets as `regie web` serves them: through the fan-out's wire (fanout.wire).
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", ws_per_message_deflate=False, timeout_graceful_shutdown=2
+        app,
+        log_level="warning",
+        lifespan="on",
+        ws=ViewerProtocol,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=2,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
