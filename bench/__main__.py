@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from bench import httpload
+from bench import httpload, plots
 from bench.clients import Target, raise_fd_limit
 from bench.load import Load
 from bench.servers import SLUG, Moderator, Server, Workspace, workspace
@@ -154,6 +154,122 @@ def run_redis(space: Workspace, load: Load, per_backend: int, presses: int) -> t
         space.stop(b)
 
 
+@dataclass(frozen=True)
+class Storm:
+    """A server restarted under its viewers: when each one was back on the current state."""
+
+    target: str
+    viewers: int
+    back: list[float]
+    """Seconds from the restart (the old process told to stop) to each viewer's current state."""
+    serving_after: float
+    """Seconds from the restart until the new process answered HTTP."""
+    missing: int
+    server_errors: int
+    attempts: int
+    rss_before: int
+    rss_after: int
+
+    @property
+    def last(self) -> float:
+        return max(self.back, default=float("nan"))
+
+
+def run_storm(space: Workspace, load: Load, count: int, *, html: bool) -> Storm:
+    """Restart `regie web` (or `regie api`) under `count` viewers that reconnect as browsers do."""
+    api = space.start_api()
+    web = space.start_web(api) if html else None
+    try:
+        if web is not None:
+            server = web
+            target = Target("127.0.0.1", web.port, f"/events/{SLUG}/ws", "html", origin=web.url)
+        else:
+            server = api
+            target = Target("127.0.0.1", api.port, f"/api/v1/events/{SLUG}/live/ws", "json")
+        moderator = Moderator(api)
+        version, _ = moderator.press()
+        moderator.close()
+        connected, _, _ = connect(load, server, target, count)[:3]
+        load.wait(version, timeout=30)
+        time.sleep(1.0)
+        rss_before = server.rss()
+        load.storm_arm(version)
+        restarted = time.time()
+        space.stop(server)
+        if web is not None:
+            web = server = space.start_web(api, port=server.port)
+        else:
+            api = server = space.start_api(port=server.port)
+        serving_after = time.time() - restarted
+        times, missing, errors, attempts = load.storm_wait(timeout=60)
+        time.sleep(1.0)
+        rss_after = server.rss()
+        load.close()
+        name = "`regie web` under HTML viewers" if html else "`regie api` under JSON viewers"
+        back = sorted(at - restarted for at in times)
+        return Storm(name, connected, back, serving_after, missing, errors, attempts, rss_before, rss_after)
+    finally:
+        if web is not None:
+            space.stop(web)
+        space.stop(api)
+
+
+def run_two_web(space: Workspace, load: Load, per_process: int, presses: int) -> tuple[Fanout, Fanout] | None:
+    """Two `regie web`, each on its own `regie api`, the two backends on Redis; presses on the
+    first backend. Press → arrival for each frontend's viewers."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError):
+        return None
+    a = space.start_api("api-a", REGIE_BROADCAST_URL=REDIS_URL)
+    b = space.start_api("api-b", REGIE_BROADCAST_URL=REDIS_URL)
+    web_a = space.start_web(a, "web-a", REGIE_BROADCAST_URL=REDIS_URL)
+    web_b = space.start_web(b, "web-b", REGIE_BROADCAST_URL=REDIS_URL)
+    try:
+        time.sleep(1.0)  # both subscribers connected
+        path = f"/events/{SLUG}/ws"
+        near_load, far_load = load.split()
+        results = []
+        setups = []
+        for part, web in ((near_load, web_a), (far_load, web_b)):
+            before = web.rss()
+            connected, seconds, _, _ = part.connect(
+                Target("127.0.0.1", web.port, path, "html", web.url), per_process
+            )
+            time.sleep(1.0)
+            setups.append(
+                (
+                    connected,
+                    connected / seconds if seconds else 0.0,
+                    (web.rss() - before) // max(connected, 1),
+                )
+            )
+        moderator = Moderator(a)
+        near: list[float] = []
+        far: list[float] = []
+        lost = [0, 0]
+        for _ in range(presses):
+            version, at = moderator.press()
+            times, missing, _ = near_load.wait(version, timeout=30)
+            near.extend(arrival - at for arrival in times)
+            lost[0] += missing
+            times, missing, _ = far_load.wait(version, timeout=30)
+            far.extend(arrival - at for arrival in times)
+            lost[1] += missing
+            time.sleep(0.5)
+        moderator.close()
+        load.close()
+        for name, latencies, (connected, rate, per_viewer), missing in (
+            ("`regie web` A (its backend pressed)", near, setups[0], lost[0]),
+            ("`regie web` B (through Redis)", far, setups[1], lost[1]),
+        ):
+            results.append(Fanout(name, per_process, connected, rate, latencies, [], missing, per_viewer, 0))
+        return results[0], results[1]
+    finally:
+        for server in (web_a, web_b, a, b):
+            space.stop(server)
+
+
 def run_reads(space: Workspace, seconds: float) -> list[tuple[str, float, int]]:
     api = space.start_api()
     try:
@@ -218,6 +334,22 @@ def fanout_table(rows: list[tuple[Fanout, Fanout | None]]) -> list[str]:
     return lines
 
 
+def storm_table(storms: list[Storm]) -> list[str]:
+    lines = [
+        "| restarted | viewers | serving again after | last viewer back after | p50 back | "
+        "5xx answers | attempts | not back | RSS before → after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for storm in storms:
+        median = storm.back[len(storm.back) // 2] if storm.back else float("nan")
+        lines.append(
+            f"| {storm.target} | {storm.viewers:,} | {storm.serving_after:.1f} s | {storm.last:.1f} s | "
+            f"{median:.1f} s | {storm.server_errors} | {storm.attempts:,} | {storm.missing} | "
+            f"{storm.rss_before / 2**20:,.0f} → {storm.rss_after / 2**20:,.0f} MiB |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -228,7 +360,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes (default 2)")
     parser.add_argument("--no-frontend", action="store_true", help="skip the HTML WebSocket runs")
     parser.add_argument("--read-seconds", type=float, default=5.0, help="duration of each API read run")
-    parser.add_argument("--fanout-only", action="store_true", help="skip the Redis and API read runs")
+    parser.add_argument(
+        "--fanout-only", action="store_true", help="skip the Redis, reconnect storm and API read runs"
+    )
+    parser.add_argument(
+        "--storm-viewers",
+        type=int,
+        default=0,
+        help="viewers in the reconnect storm (default: largest N)",
+    )
+    parser.add_argument(
+        "--two-web-viewers",
+        type=int,
+        default=0,
+        help="viewers per frontend for the two-process Redis run (default: the largest N)",
+    )
     arguments = parser.parse_args(argv)
     counts = [1000] if arguments.quick else [int(n) for n in arguments.viewers.split(",") if n.strip()]
     read_seconds = 1.0 if arguments.quick else arguments.read_seconds
@@ -257,7 +403,18 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(fanout_table(fanouts[-3:])), flush=True)
         redis_medians: tuple[float, float] | None = None
         reads: list[tuple[str, float, int]] = []
+        storms: list[Storm] = []
+        two_web: tuple[Fanout, Fanout] | None = None
         if not arguments.fanout_only:
+            storm_n = arguments.storm_viewers or max(counts)
+            for storm_html in (False, True) if html else (False,):
+                print(f"Reconnect storm, {storm_n:,} viewers, {'web' if storm_html else 'api'} …", flush=True)
+                storms.append(run_storm(space, load, storm_n, html=storm_html))
+                print("\n".join(storm_table(storms[-1:])), flush=True)
+            if html:
+                two_n = arguments.two_web_viewers or max(counts)
+                print(f"Two frontends on Redis, {two_n:,} viewers each …", flush=True)
+                two_web = run_two_web(space, load, two_n, presses)
             print("Redis fan-out across two backends …", flush=True)
             redis_medians = run_redis(space, load, 500, presses)
             print("API reads …", flush=True)
@@ -275,6 +432,30 @@ def main(argv: list[str] | None = None) -> int:
         *fanout_table(fanouts),
         "",
     ]
+    figures = plots.draw(RESULTS, fanouts, storms)
+    if figures:
+        lines += ["", *(f"![{name}]({name})" for name in figures), ""]
+    if storms:
+        lines += [
+            "## Reconnect storm: the server restarted under its viewers",
+            "",
+            *storm_table(storms),
+            "",
+        ]
+    if two_web is not None:
+        near, far = two_web
+        lines += [
+            "## Two frontends on Redis (two backends, presses on the first)",
+            "",
+            *fanout_table([(near, None), (far, None)]),
+            "",
+            f"Added by Redis (and the second backend): median "
+            f"{(far.percentile(0.5) - near.percentile(0.5)) * 1000:.1f} ms, p99 "
+            f"{(far.percentile(0.99) - near.percentile(0.99)) * 1000:.1f} ms.",
+            "",
+        ]
+    elif html and not arguments.fanout_only:
+        lines += ["Two frontends on Redis: not measured (Redis not reachable at " + REDIS_URL + ")", ""]
     if not arguments.fanout_only:
         lines += ["## Redis fan-out across two backend processes (500 viewers each)", ""]
         if redis_medians is None:

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import gc
 import os
+import random
 import re
 import resource
 import time
@@ -59,6 +60,7 @@ class Viewer(asyncio.Protocol):
         "_transport",
         "arrivals",
         "closed",
+        "on_lost",
         "opened",
         "size",
     )
@@ -80,6 +82,7 @@ class Viewer(asyncio.Protocol):
         self.arrivals: dict[int, float] = {}
         self.size = 0
         self.closed = False
+        self.on_lost: Callable[[], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -89,6 +92,8 @@ class Viewer(asyncio.Protocol):
         self.closed = True
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        if self.on_lost is not None:
+            self.on_lost()
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -183,6 +188,13 @@ class Worker:
     def __init__(self) -> None:
         self.viewers: list[Viewer] = []
         self.published: dict[int, float] = {}
+        self.target: Target | None = None
+        # Reconnect storm: each viewer that loses its connection dials again, as a browser does.
+        self.storm_version: int | None = None
+        self.back: dict[int, float] = {}
+        self.server_errors = 0
+        self.attempts = 0
+        self._reconnects: set[asyncio.Task[None]] = set()
 
     async def connect(self, target: Target, count: int, concurrency: int) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -206,6 +218,7 @@ class Worker:
                     return
                 self.viewers.append(viewer)
 
+        self.target = target
         started = time.time()
         await asyncio.gather(*(one() for _ in range(count)))
         elapsed = time.time() - started
@@ -228,7 +241,77 @@ class Worker:
         lost = sum(1 for viewer in self.viewers if version not in viewer.arrivals)
         return {"times": times.tobytes(), "lost": lost, "published": self.published.get(version)}
 
+    async def storm_arm(self, version: int) -> dict[str, Any]:
+        """From now on, every viewer that is disconnected reconnects until it holds `version`."""
+        self.storm_version, self.back, self.server_errors, self.attempts = version, {}, 0, 0
+        for index, viewer in enumerate(self.viewers):
+            viewer.on_lost = self._on_lost(index)
+        return {"armed": len(self.viewers)}
+
+    def _on_lost(self, index: int) -> Callable[[], None]:
+        def lost() -> None:
+            if self.storm_version is not None:
+                task = asyncio.get_running_loop().create_task(self._reconnect(index))
+                self._reconnects.add(task)
+                task.add_done_callback(self._reconnects.discard)
+
+        return lost
+
+    async def _reconnect(self, index: int) -> None:
+        """Dial again with jittered exponential backoff (as htmx's ws extension does), until the
+        server answers the upgrade and sends the state the storm was armed with."""
+        assert self.target is not None and self.storm_version is not None
+        loop = asyncio.get_running_loop()
+        target, version = self.target, self.storm_version
+        pattern = VERSION_PATTERNS[target.kind]
+        delay = 0.25
+        while self.storm_version is not None:
+            await asyncio.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 2.0)
+            self.attempts += 1
+            opened: asyncio.Future[None] = loop.create_future()
+            try:
+                _, viewer = await loop.create_connection(
+                    lambda opened=opened: Viewer(target.request(), pattern, opened, self.published),  # type: ignore[misc]
+                    target.host,
+                    target.port,
+                )
+                async with asyncio.timeout(30):
+                    await opened
+            except ConnectionError as error:
+                if str(error).startswith("HTTP/1.1 5"):
+                    self.server_errors += 1
+                continue
+            except (OSError, TimeoutError):
+                continue
+            async with asyncio.timeout(30):
+                while max(viewer.arrivals, default=-1) < version and not viewer.closed:
+                    await asyncio.sleep(0.01)
+            if viewer.closed:
+                continue
+            self.viewers[index] = viewer
+            self.back[index] = max(viewer.arrivals.values())
+            viewer.on_lost = self._on_lost(index)
+            return
+
+    async def storm_wait(self, timeout: float) -> dict[str, Any]:
+        """Once every viewer is back (or at the timeout): when each came back, and what failed."""
+        deadline = time.monotonic() + timeout
+        while len(self.back) < len(self.viewers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self.storm_version = None
+        for task in list(self._reconnects):
+            task.cancel()
+        times = array("d", self.back.values())
+        return {
+            "times": times.tobytes(),
+            "missing": len(self.viewers) - len(self.back),
+            "server_errors": self.server_errors,
+            "attempts": self.attempts,
+        }
+
     async def close(self) -> dict[str, Any]:
+        self.storm_version = None
         for viewer in self.viewers:
             viewer.close()
         await asyncio.sleep(0.2)
@@ -259,6 +342,8 @@ async def _serve(pipe: Connection) -> None:
         "connect": worker.connect,
         "wait": worker.wait,
         "close": worker.close,
+        "storm_arm": worker.storm_arm,
+        "storm_wait": worker.storm_wait,
     }
     while True:
         name, arguments = await inbox.get()

@@ -71,6 +71,25 @@ class Load:
         published = [answer["published"] for answer in answers if answer["published"] is not None]
         return times, sum(answer["lost"] for answer in answers), min(published, default=None)
 
+    def storm_arm(self, version: int) -> None:
+        """Every viewer that loses its connection from now on reconnects until it has `version`."""
+        self._all("storm_arm", [{"version": version}] * len(self._pipes))
+
+    def storm_wait(self, timeout: float) -> tuple[list[float], int, int, int]:
+        """When each viewer was back on the state, and (missing, 5xx answers, connection attempts)."""
+        answers = self._all("storm_wait", [{"timeout": timeout}] * len(self._pipes))
+        times: list[float] = []
+        for answer in answers:
+            chunk = array("d")
+            chunk.frombytes(answer["times"])
+            times.extend(chunk)
+        return (
+            times,
+            sum(answer["missing"] for answer in answers),
+            sum(answer["server_errors"] for answer in answers),
+            sum(answer["attempts"] for answer in answers),
+        )
+
     def close(self) -> None:
         self._all("close", [{}] * len(self._pipes))
 

@@ -119,15 +119,15 @@ class Workspace:
         _wait_until_serving(f"{server.url}{health}", server)
         return server
 
-    def start_api(self, name: str = "api", **env: str) -> Server:
-        port = free_port()
+    def start_api(self, name: str = "api", *, port: int | None = None, **env: str) -> Server:
+        port = port or free_port()
         command = [sys.executable, "-m", "app.cli", "api", "--port", str(port)]
         return self.start(name, command, "/healthz", port=port, env=env)
 
-    def start_web(self, api: Server, name: str = "web") -> Server:
-        port = free_port()
+    def start_web(self, api: Server, name: str = "web", *, port: int | None = None, **env: str) -> Server:
+        port = port or free_port()
         command = [sys.executable, "-m", "app.cli", "web", "--port", str(port)]
-        return self.start(name, command, "/", port=port, env={"REGIE_API_URL": api.url})
+        return self.start(name, command, "/", port=port, env={"REGIE_API_URL": api.url, **env})
 
     def start_baseline(self) -> Server:
         port = free_port()
