@@ -276,7 +276,9 @@ class Worker:
                     target.host,
                     target.port,
                 )
-                async with asyncio.timeout(30):
+                # A browser waits for its upgrade as long as TCP does: a client that gave up
+                # sooner would leave the server working on handshakes nobody waits for.
+                async with asyncio.timeout(120):
                     await opened
             except ConnectionError as error:
                 if str(error).startswith("HTTP/1.1 5"):
