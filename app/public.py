@@ -2,15 +2,15 @@
 
 Every JSON answer, WebSocket message and export is built from these models, and only
 `public_item()` reads a mystery item's hidden fields — after its reveal. Keeping a single door
-is what lets the canary test prove the secret holds everywhere at once.
+is what lets the canary test prove the secret holds everywhere at once. What it reads from is the
+`Programme` aggregate as loaded from the database (`app.services.programmes`), which holds the
+secrets; nothing here is stored.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.domain import show
 from app.domain.show import Plan, PlannedItem, PlannedSegment, Run, Status
 from app.models import Event, Item, Segment, TimelineEntry
+from app.services.programmes import Programme
 
 
 class _Public(BaseModel):
@@ -156,63 +157,6 @@ class TimelineEntryPublic(_Public):
         description="For an `edit` of the programme: what it changed, by id (`items_added`, "
         "`items_removed`, `items_moved`, `items_changed`, `segments_*`, `event`). Null otherwise.",
     )
-
-
-@dataclass(frozen=True)
-class ProgrammeContent:
-    """Segments and items of one revision of a programme: what changes only on import.
-
-    Kept apart from the event row (which carries the run and changes on every command) so that
-    one revision can be loaded once and shared by every read until the programme is replaced.
-    """
-
-    segments: tuple[Segment, ...]
-    items: tuple[Item, ...]
-
-    @cached_property
-    def plan(self) -> Plan:
-        segment_ids = self.segment_ids
-        return Plan(
-            segments=tuple(PlannedSegment(s.id, s.planned_start, s.planned_end) for s in self.segments),
-            items=tuple(
-                PlannedItem(i.id, segment_ids[i.segment_pk], i.planned_start, i.mystery) for i in self.items
-            ),
-        )
-
-    @cached_property
-    def segment_ids(self) -> dict[int | None, str]:
-        return {segment.pk: segment.id for segment in self.segments}
-
-
-@dataclass(frozen=True)
-class Programme:
-    """An event with its segments and items, as loaded from the database, and its run."""
-
-    event: Event
-    content: ProgrammeContent
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        return self.content.segments
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        return self.content.items
-
-    @property
-    def plan(self) -> Plan:
-        return self.content.plan
-
-    @property
-    def segment_ids(self) -> dict[int | None, str]:
-        return self.content.segment_ids
-
-    @cached_property
-    def _run(self) -> Run:
-        return Run.from_json(self.event.run, status=self.event.status, version=self.event.version)
-
-    def run(self) -> Run:
-        return self._run
 
 
 def public_item(

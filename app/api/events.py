@@ -13,10 +13,10 @@ from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
 from app.domain.refusals import Code, Refusal
-from app.public import EventPublic, EventSummary, Programme, TimelineEntryPublic, event_public, event_summary
+from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
 from app.services import editing, programmes
-from app.services.programmes import Saved
+from app.services.programmes import Programme, Saved
 from app.services.snapshots import Snapshot, Snapshots
 
 router = APIRouter(prefix="/events", tags=["events"])

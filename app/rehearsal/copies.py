@@ -23,9 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.programme import ProgrammeDocument, parse_programme
 from app.models import Event, User
-from app.public import Programme
 from app.services import auth
-from app.services.programmes import EventNotFound, load_programme, replace_programme
+from app.services.programmes import EventNotFound, Programme, load_programme, replace_programme
 
 TITLE_PREFIX = "Répétition — "
 AUTOPILOT = "autopilot"

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.domain import show
 from app.domain.refusals import Code, Refusal
 from app.models import Event, TimelineEntry
-from app.public import Programme
-from app.services.programmes import load_programme
+from app.services.programmes import Programme, load_programme
 
 
 class VersionConflict(Refusal):

@@ -17,9 +17,9 @@ from app.domain.programme import ProgrammeDocument
 from app.live.broadcast import Broadcast
 from app.live.hub import channel_name
 from app.models import Event
-from app.public import Programme, live_message, live_state
+from app.public import live_message, live_state
 from app.services import programmes
-from app.services.programmes import EditRaced, Saved
+from app.services.programmes import EditRaced, Programme, Saved
 from app.services.snapshots import Snapshots
 
 logger = logging.getLogger(__name__)

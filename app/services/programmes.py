@@ -1,10 +1,15 @@
-"""Reading and replacing programmes."""
+"""Reading and replacing programmes, and the `Programme` aggregate they are read into.
+
+`Programme` is an event row with its segments and items as stored, hidden fields included: what
+the services work on. What leaves the server is made from it by `app.public`, the one exit path.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,14 +18,70 @@ from app.domain import edits
 from app.domain.edits import Changes
 from app.domain.programme import ProgrammeDocument
 from app.domain.refusals import Code, Refusal
-from app.domain.show import Action, Run, Status
+from app.domain.show import Action, Plan, PlannedItem, PlannedSegment, Run, Status
 from app.models import Event, Item, ProgrammeRevision, Segment, TimelineEntry, utcnow
-from app.public import Programme, ProgrammeContent
 
 
 class EventNotFound(Refusal, LookupError):
     def __init__(self, slug: str) -> None:
         super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
+
+
+@dataclass(frozen=True)
+class ProgrammeContent:
+    """Segments and items of one revision of a programme: what changes only on import.
+
+    Kept apart from the event row (which carries the run and changes on every command) so that
+    one revision can be loaded once and shared by every read until the programme is replaced.
+    """
+
+    segments: tuple[Segment, ...]
+    items: tuple[Item, ...]
+
+    @cached_property
+    def plan(self) -> Plan:
+        segment_ids = self.segment_ids
+        return Plan(
+            segments=tuple(PlannedSegment(s.id, s.planned_start, s.planned_end) for s in self.segments),
+            items=tuple(
+                PlannedItem(i.id, segment_ids[i.segment_pk], i.planned_start, i.mystery) for i in self.items
+            ),
+        )
+
+    @cached_property
+    def segment_ids(self) -> dict[int | None, str]:
+        return {segment.pk: segment.id for segment in self.segments}
+
+
+@dataclass(frozen=True)
+class Programme:
+    """An event with its segments and items, as loaded from the database, and its run."""
+
+    event: Event
+    content: ProgrammeContent
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self.content.segments
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return self.content.items
+
+    @property
+    def plan(self) -> Plan:
+        return self.content.plan
+
+    @property
+    def segment_ids(self) -> dict[int | None, str]:
+        return self.content.segment_ids
+
+    @cached_property
+    def _run(self) -> Run:
+        return Run.from_json(self.event.run, status=self.event.status, version=self.event.version)
+
+    def run(self) -> Run:
+        return self._run
 
 
 async def list_events(session: AsyncSession) -> list[Event]:

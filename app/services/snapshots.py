@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.public import Programme, event_public, live_state
-from app.services.programmes import load_programme
+from app.public import event_public, live_state
+from app.services.programmes import Programme, load_programme
 
 PROJECTION_STEP = timedelta(seconds=1)
 # A time no live state can carry, so that it occurs once in the rendered bytes: where the clock goes.
