@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from frontend.models import Event, EventSummary, LiveState, TimelineEntry, parse_timeline
+from frontend.models import Event, EventSummary, LiveState, TimelineEntry, VideoChapter, parse_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ class ApiClient:
 
     async def get_timeline(self, slug: str) -> list[TimelineEntry]:
         return parse_timeline(await self._get_json(_path(slug) + "/timeline"))
+
+    async def get_video_chapters(self, slug: str) -> list[VideoChapter]:
+        payload = await self._get_json(_path(slug) + "/chapters.json")
+        chapters = payload.get("chapters", []) if isinstance(payload, dict) else []
+        return [VideoChapter.model_validate(chapter) for chapter in chapters]
 
     async def login(self, username: str, password: str) -> str:
         """The bearer token of a moderator; Unauthorized when the credentials are wrong."""

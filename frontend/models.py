@@ -131,6 +131,15 @@ class TimelineEntry(_ApiModel):
     offset_seconds: float | None = None
 
 
+class VideoChapter(_ApiModel):
+    """One chapter of the recording, as the API's `chapters.json` (and its WebVTT) cuts it."""
+
+    start_seconds: float
+    end_seconds: float
+    item_id: str
+    title: str
+
+
 def parse_timeline(payload: Any) -> list[TimelineEntry]:
     """The timeline is a list; an envelope object (`{"entries": [...]}`) is accepted too."""
     if isinstance(payload, dict):

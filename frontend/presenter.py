@@ -19,6 +19,7 @@ from frontend.models import (
     Segment,
     SegmentSummary,
     TimelineEntry,
+    VideoChapter,
 )
 
 State = Literal["past", "skipped", "live", "coming"]
@@ -207,16 +208,19 @@ def _segment_state(items: list[ItemView]) -> State:
 
 
 @dataclass(frozen=True, slots=True)
-class Chapter:
-    """When a segment or an item actually started, and where that is in the show's recording."""
+class PlayedRow:
+    """A segment or an item of the running order as played: when it was planned, when it actually
+    started, and where the recording's chapter for it begins."""
 
     title: str
     level: Literal["segment", "item"]
     planned: datetime | None
     actual: datetime | None
+    # Where its first chapter starts in the recording, as the API's chapters cut it (None when
+    # it has none: skipped, or on air for too short a time to be a chapter).
     offset_seconds: float | None
     item: Item | None = None
-    # While the show is live, when a chapter still to come should now start (only when late).
+    # While the show is live, when a row still to come should now start (only when late).
     projected: datetime | None = None
 
 
@@ -226,42 +230,41 @@ def show_started_at(event: Event, timeline: list[TimelineEntry]) -> datetime | N
     return next((entry.at for entry in timeline if entry.action == "start"), None)
 
 
-def chapters(event: Event, timeline: list[TimelineEntry]) -> list[Chapter]:
-    """Segments and items in programme order, each with its first actual start.
+def as_played(
+    event: Event, timeline: list[TimelineEntry], video_chapters: list[VideoChapter]
+) -> list[PlayedRow]:
+    """Segments and items in programme order, each with its first actual start and its chapter.
 
-    The timeline is the record of what happened; the programme's `actual_start` fills in when
-    the timeline does not name an item (an older backend, or an item entered by `goto`).
+    Actual starts come from the timeline, the record of what happened (the programme's
+    `actual_start` fills in when it names no item, as after a `goto`). Where each one is in the
+    recording comes from the API's chapters — the rule the video's own chapter track and the
+    exports follow — so that a jump on this page lands where the player's chapter begins.
     """
-    started = show_started_at(event, timeline)
-    first_item: dict[str, TimelineEntry] = {}
-    first_segment: dict[str, TimelineEntry] = {}
+    first_item: dict[str, datetime] = {}
+    first_segment: dict[str, datetime] = {}
     for entry in timeline:
         if entry.action == "reveal":
             continue
         if entry.item_id and entry.item_id not in first_item:
-            first_item[entry.item_id] = entry
+            first_item[entry.item_id] = entry.at
         if entry.segment_id and entry.segment_id not in first_segment:
-            first_segment[entry.segment_id] = entry
+            first_segment[entry.segment_id] = entry.at
+    chapter_at: dict[str, float] = {}
+    for chapter in video_chapters:
+        chapter_at.setdefault(chapter.item_id, chapter.start_seconds)
 
-    def when(entry: TimelineEntry | None, fallback: datetime | None) -> tuple[datetime | None, float | None]:
-        if entry is not None:
-            offset = entry.offset_seconds
-            if offset is None and started is not None:
-                offset = (entry.at - started).total_seconds()
-            return entry.at, offset
-        if fallback is not None and started is not None:
-            return fallback, (fallback - started).total_seconds()
-        return fallback, None
-
-    result: list[Chapter] = []
+    result: list[PlayedRow] = []
     for segment in event.segments:
-        at, offset = when(first_segment.get(segment.id), segment.actual_start)
+        at = first_segment.get(segment.id) or segment.actual_start
+        offsets = [chapter_at[item.id] for item in segment.items if item.id in chapter_at]
         late = projected_if_late(segment.planned_start, segment.projected_start) if at is None else None
-        result.append(Chapter(segment.title, "segment", segment.planned_start, at, offset, projected=late))
+        offset = min(offsets) if offsets else None
+        result.append(PlayedRow(segment.title, "segment", segment.planned_start, at, offset, projected=late))
         for item in segment.items:
-            at, offset = when(first_item.get(item.id), item.actual_start)
+            at = first_item.get(item.id) or item.actual_start
             late = projected_if_late(item.planned_start, item.projected_start) if at is None else None
-            result.append(Chapter(item.title, "item", item.planned_start, at, offset, item, late))
+            offset = chapter_at.get(item.id)
+            result.append(PlayedRow(item.title, "item", item.planned_start, at, offset, item, late))
     return result
 
 

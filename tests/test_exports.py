@@ -29,7 +29,15 @@ from websockets.asyncio.client import connect
 from tests.conftest import DINER, Api, programme_file
 from tests.test_projection import DINER_FILE, Clock, clocked_api
 
-EXPORTS = ("calendar.ics", "schedule.xml", "schedule.json", "chapters.vtt", "chapters.txt", "report.csv")
+EXPORTS = (
+    "calendar.ics",
+    "schedule.xml",
+    "schedule.json",
+    "chapters.vtt",
+    "chapters.txt",
+    "chapters.json",
+    "report.csv",
+)
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -367,6 +375,17 @@ async def test_webvtt_chapters_follow_the_actual_timeline(diner: tuple[Api, Cloc
     assert [c.start for c in captions[:2]] == ["00:00:00.000", "00:10:00.000"]
 
 
+async def test_json_chapters_are_the_webvtt_chapters_with_their_items(diner: tuple[Api, Clock]) -> None:
+    api, clock = diner
+    assert (await get(api, "chapters.json")).json() == {"chapters": []}
+    await play_the_diner(api, clock)
+    response = await get(api, "chapters.json")
+    assert response.headers["content-type"] == "application/json"
+    chapters = response.json()["chapters"]
+    assert [(c["start_seconds"], c["end_seconds"], c["title"]) for c in chapters] == CHAPTERS
+    assert [c["item_id"] for c in chapters][:2] == ["accueil", "resultats-impact-elus-locaux"]
+
+
 async def test_youtube_chapters_start_at_zero_ascending_and_ten_seconds_apart(
     diner: tuple[Api, Clock],
 ) -> None:
@@ -537,7 +556,7 @@ async def test_no_export_tells_the_secret_before_the_reveal_and_every_one_after(
         assert found["calendar.ics"] == list(CANARIES)
         assert found["schedule.json"] == list(CANARIES)
         assert found["schedule.xml"] == [CANARIES[0], CANARIES[3]]
-        assert found["chapters.vtt"] == found["chapters.txt"] == [CANARIES[0]]
+        assert found["chapters.vtt"] == found["chapters.txt"] == found["chapters.json"] == [CANARIES[0]]
         assert found["report.csv"] == list(CANARIES[:3])
         assert found["event"] == found["live"] == found["ws"] == list(CANARIES)
 
@@ -569,6 +588,7 @@ async def test_exports_are_listed_in_the_openapi_document_with_their_content_typ
         "schedule.json": "application/json",
         "chapters.vtt": "text/vtt",
         "chapters.txt": "text/plain",
+        "chapters.json": "application/json",
         "report.csv": "text/csv",
     }
 

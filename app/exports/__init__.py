@@ -8,6 +8,7 @@ a mystery item's guest cannot leave through a calendar before its reveal.
 from __future__ import annotations
 
 from app.exports.base import ExportData, Exporter
+from app.exports.chapters_json import ChaptersJsonExporter
 from app.exports.frab import ScheduleJsonExporter, ScheduleXmlExporter
 from app.exports.ical import CalendarExporter
 from app.exports.report import ReportExporter
@@ -20,6 +21,7 @@ EXPORTERS: tuple[Exporter, ...] = (
     ScheduleJsonExporter(),
     ChaptersVttExporter(),
     YouTubeChaptersExporter(),
+    ChaptersJsonExporter(),
     ReportExporter(),
 )
 

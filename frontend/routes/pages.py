@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from frontend import formatting
 from frontend.client import ApiError, ApiUnavailable
 from frontend.models import LIVE, SCHEDULED, EventSummary
-from frontend.presenter import STATUS_LABELS, ShowView, chapters, replay_kind, show_started_at, youtube_at
+from frontend.presenter import STATUS_LABELS, ShowView, as_played, replay_kind, show_started_at, youtube_at
 from frontend.routes.common import open_event_socket, page, serve_viewer
 from frontend.services import Services, check_slug, services_of
 
@@ -113,6 +113,7 @@ async def replay_page(request: Request, slug: str, services: ServicesDep) -> HTM
     check_slug(slug)
     event = await services.api.get_event(slug)
     timeline = await services.api.get_timeline(slug)
+    video_chapters = await services.api.get_video_chapters(slug)
     related = await _related(services, event.see_also, event.starts_at)
     started = show_started_at(event, timeline)
     ended = event.ended_at or next((e.at for e in reversed(timeline) if e.action == "end"), None)
@@ -124,7 +125,7 @@ async def replay_page(request: Request, slug: str, services: ServicesDep) -> HTM
             "status_label": STATUS_LABELS.get(event.status, event.status),
             "started_at": started,
             "ended_at": ended,
-            "chapters": chapters(event, timeline),
+            "running_order": as_played(event, timeline, video_chapters),
             "replay_kind": replay_kind(event.replay_url),
             "youtube_at": youtube_at,
             "related": related,

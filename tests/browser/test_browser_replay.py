@@ -39,28 +39,44 @@ def test_replay_of_the_diner_links_the_follow_up_webinar(page: Page, stack: Stac
     expect(page.get_by_role("heading", level=1)).to_contain_text("5ème webinaire « L'ODD 17 en pratique »")
 
 
-def test_replay_player_jumps_to_each_chapter(page: Page, stack: Stack) -> None:
+def test_replay_player_jumps_where_the_videos_own_chapters_begin(page: Page, stack: Stack) -> None:
+    """One rule for the page's jumps and the player's chapter track: the API's chapters."""
+    import httpx
+
     slug = "essai-replay"
     if stack.live(slug)["status"] == "scheduled":
         for action in ("start", "next", "next", "end"):
             stack.control(slug, action)
-    timeline = {entry["item_id"]: entry for entry in _timeline(stack, slug) if entry["action"] != "reveal"}
+    chapters = httpx.get(f"{stack.api_url}/api/v1/events/{slug}/chapters.json").json()["chapters"]
+    assert chapters and chapters[0]["start_seconds"] == 0
+    event = httpx.get(f"{stack.api_url}/api/v1/events/{slug}").json()
+    titles = {item["id"]: item["title"] for segment in event["segments"] for item in segment["items"]}
+    expected: dict[str, int] = {}
+    for chapter in chapters:
+        expected.setdefault(titles[chapter["item_id"]], int(chapter["start_seconds"]))
+
     page.goto(f"{stack.web_url}/events/{slug}/replay")
     video = page.locator("video#replay-video")
     expect(video).to_have_attribute("src", "https://videos.example.org/essai/replay.mp4")
-    row = page.locator("tr", has_text="Les résultats de l'étude")
-    seek = row.get_by_role("button", name=re.compile("Aller à .* dans la vidéo"))
-    offset = int(timeline["etude"]["offset_seconds"])
-    expect(seek).to_have_attribute("data-seek", str(offset))
-    seek.click()
-    assert page.evaluate("document.getElementById('replay-video').currentTime") == offset
+    jumps = page.locator("tr.chapter-item").evaluate_all(
+        "rows => rows.filter(r => r.querySelector('button.seek')).map(r => "
+        "[r.querySelector('.item-title').textContent.trim(), r.querySelector('button.seek').dataset.seek])"
+    )
+    assert {title: int(seek) for title, seek in jumps} == expected
+    first = page.locator("tr.chapter-item button.seek").first
+    first.click()
+    assert page.evaluate("document.getElementById('replay-video').currentTime") == int(
+        first.get_attribute("data-seek") or "-1"
+    )
 
-    # The player's own chapters: the API's WebVTT, through this site (a track must be same-origin).
+    # The player's own chapters: the API's WebVTT, through this site (a track must be same-origin),
+    # starting where the page's jumps go.
     expect(video.locator("track")).to_have_attribute("kind", "chapters")
     cues = page.wait_for_function(
         "() => { const t = document.getElementById('replay-video').textTracks[0];"
         " return t && t.cues && t.cues.length ? Array.from(t.cues, c => [c.startTime, c.text]) : null; }"
     ).json_value()
+    assert [round(start) for start, _ in cues] == [round(c["start_seconds"]) for c in chapters]
     assert cues[0][0] == 0 and cues[0][1].startswith("Accueil des participants")
 
 

@@ -203,6 +203,16 @@ def create_fake_api(show: FakeShow) -> Starlette:
             return JSONResponse({"detail": "No event has this slug."}, status_code=404)
         return Response("WEBVTT\n\n00:00:00.000 --> 00:05:00.000\nAccueil\n", media_type="text/vtt")
 
+    async def chapters_json(request: Request) -> Response:
+        # A canned answer, as for the WebVTT: the rule that cuts chapters is the real backend's.
+        if not known(request):
+            return JSONResponse({"detail": "No event has this slug."}, status_code=404)
+        canned = [
+            {"start_seconds": 0.0, "end_seconds": 60.0, "item_id": "accueil", "title": "Accueil"},
+            {"start_seconds": 60.0, "end_seconds": 300.0, "item_id": "etude", "title": "L'étude"},
+        ]
+        return JSONResponse({"chapters": canned if show.timeline else []})
+
     async def live(request: Request) -> Response:
         if not known(request):
             return JSONResponse({"detail": "No event has this slug."}, status_code=404)
@@ -272,6 +282,7 @@ def create_fake_api(show: FakeShow) -> Starlette:
             Route("/api/v1/events/{slug}/live", live),
             Route("/api/v1/events/{slug}/timeline", timeline),
             Route("/api/v1/events/{slug}/chapters.vtt", chapters),
+            Route("/api/v1/events/{slug}/chapters.json", chapters_json),
             Route("/api/v1/time", server_time),
             Route("/api/v1/auth/token", token, methods=["POST"]),
             Route("/api/v1/events/{slug}/control", control, methods=["POST"]),

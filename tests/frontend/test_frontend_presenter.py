@@ -7,8 +7,8 @@ from typing import Any
 
 import programme_samples as samples
 
-from frontend.models import Event, LiveState, TimelineEntry
-from frontend.presenter import chapters, replay_kind, show_view, youtube_at
+from frontend.models import Event, LiveState, TimelineEntry, VideoChapter
+from frontend.presenter import as_played, replay_kind, show_view, youtube_at
 
 
 def live(status: str, item: str | None, next_item: str | None, version: int = 3) -> LiveState:
@@ -76,7 +76,7 @@ def test_only_revealed_mysteries_are_guests() -> None:
     assert [guest.speakers[0].name for guest in guests] == [samples.CANARY_NAME]
 
 
-def test_chapters_take_actual_times_and_offsets_from_the_timeline() -> None:
+def test_rows_take_actual_times_from_the_timeline_and_offsets_from_the_apis_chapters() -> None:
     event = Event.model_validate(samples.programme())
     timeline = [
         TimelineEntry(
@@ -112,11 +112,23 @@ def test_chapters_take_actual_times_and_offsets_from_the_timeline() -> None:
             offset_seconds=None,
         ),
     ]
-    result = {(c.level, c.title): (c.actual, c.offset_seconds) for c in chapters(event, timeline)}
+    # As the API cuts them: the étude came back after a slip, the mot de la fin is one chapter.
+    video = [
+        VideoChapter(start_seconds=0, end_seconds=1020, item_id="accueil", title="Accueil"),
+        VideoChapter(start_seconds=1020, end_seconds=2220, item_id="etude", title="L'étude"),
+        VideoChapter(start_seconds=2220, end_seconds=2400, item_id="mot-de-la-fin", title="Fin"),
+        VideoChapter(start_seconds=2400, end_seconds=2500, item_id="etude", title="L'étude"),
+    ]
+    rows = as_played(event, timeline, video)
+    result = {(r.level, r.title): (r.actual, r.offset_seconds) for r in rows}
     assert result[("segment", "Ouverture")] == (datetime(2020, 11, 23, 18, 3, tzinfo=UTC), 0)
-    assert result[("item", "Les résultats de l'étude")][1] == 1020
+    assert result[("item", "Les résultats de l'étude")] == (datetime(2020, 11, 23, 18, 20, tzinfo=UTC), 1020)
     assert result[("item", "L'engagement du monde académique")] == (None, None)  # a reveal is not a start
-    assert result[("item", "Le mot de la fin")][1] == 37 * 60  # computed from the start when missing
+    # The jump goes where the recording's chapter starts, whatever the timeline's offset said.
+    assert result[("item", "Le mot de la fin")] == (datetime(2020, 11, 23, 18, 40, tzinfo=UTC), 2220)
+    assert result[("segment", "Clôture")][1] == 2220
+    # Without a chapter (never on air long enough), no jump: the player has nowhere to go.
+    assert as_played(event, timeline, [])[0].offset_seconds is None
 
 
 def test_replay_kinds() -> None:
