@@ -2,7 +2,7 @@
 rendered once into HTML fragments, the same string pushed to every viewer of that event.
 
 Viewers are `fanout.Outbox`es, as the backend's: a change is one synchronous loop over the
-viewers of a channel, each send stepped by hand and almost always complete on the spot; only a
+viewers of an audience, each send stepped by hand and almost always complete on the spot; only a
 viewer whose write buffer is full gets a task, holding at most one message (the newest: messages
 carry the whole state, so a viewer that cannot keep up skips the states it missed), and is closed
 with 1013 if it cannot take one within the send timeout. The fan-out never waits on any socket.
@@ -29,23 +29,23 @@ from frontend.render import Renderer
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CHANNELS",
+    "AUDIENCES",
     "HEARTBEAT",
     "SERVICE_RESTART",
     "TRY_AGAIN_LATER",
-    "Channel",
+    "Audience",
     "EventHub",
     "HubRegistry",
-    "Snapshot",
+    "Rendering",
     "Viewer",
     "ascii_html",
     "hub_factory",
 ]
 
-Channel = Literal["public", "console", "overlay"]
-CHANNELS: tuple[Channel, ...] = ("public", "console", "overlay")
+Audience = Literal["public", "console", "overlay"]
+AUDIENCES: tuple[Audience, ...] = ("public", "console", "overlay")
 
-# Sent to the viewers of a channel that heard nothing for a while: the browser treats a silent
+# Sent to the viewers of an audience that heard nothing for a while: the browser treats a silent
 # socket as dead (a laptop waking from sleep does not learn that its TCP connection died).
 HEARTBEAT = '<span id="live-beat" hidden></span>'
 
@@ -65,12 +65,12 @@ def ascii_html(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What every viewer of one channel receives, rendered once: `seq` counts publications."""
+class Rendering:
+    """What every viewer of one audience receives, rendered once: `seq` counts publications."""
 
     seq: int
     view: ShowView | None
-    messages: dict[Channel, str] = field(default_factory=dict)
+    messages: dict[Audience, str] = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -78,15 +78,15 @@ class Snapshot:
 
 
 class Viewer(Outbox):
-    """One browser socket: its outbox, and the channel (page) it watches."""
+    """One browser socket: its outbox, and the audience (page) it watches."""
 
-    __slots__ = ("channel",)
+    __slots__ = ("audience",)
 
     def __init__(
-        self, websocket: WebSocket, channel: Channel, *, label: str, send_timeout: float = SEND_TIMEOUT
+        self, websocket: WebSocket, audience: Audience, *, label: str, send_timeout: float = SEND_TIMEOUT
     ) -> None:
         super().__init__(websocket, label=label, send_timeout=send_timeout)
-        self.channel = channel
+        self.audience = audience
 
 
 class EventHub:
@@ -110,10 +110,10 @@ class EventHub:
         self._heartbeat_seconds = heartbeat_seconds
         self._retry_seconds = retry_seconds
         self._projection_refresh_seconds = projection_refresh_seconds
-        self._viewers: dict[Channel, set[Viewer]] = {channel: set() for channel in CHANNELS}
-        # When each channel's viewers last got a message (loop time): heartbeats go only to the
-        # channels that were quiet for a whole heartbeat period, never in the way of a change.
-        self._last_sent: dict[Channel, float] = dict.fromkeys(CHANNELS, 0.0)
+        self._viewers: dict[Audience, set[Viewer]] = {audience: set() for audience in AUDIENCES}
+        # When each audience's viewers last got a message (loop time): heartbeats go only to the
+        # audiences that were quiet for a whole heartbeat period, never in the way of a change.
+        self._last_sent: dict[Audience, float] = dict.fromkeys(AUDIENCES, 0.0)
         self._event: Event | None = None
         self._event_version = -1
         self._event_etag: str | None = None
@@ -124,7 +124,7 @@ class EventHub:
         self._pending: LiveState | None = None
         self._link_up = True
         self._seq = 0
-        self._snapshot = Snapshot(seq=0, view=None)
+        self._rendering = Rendering(seq=0, view=None)
         self._wake = asyncio.Event()
         self._published = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,7 +135,7 @@ class EventHub:
 
     def start(self) -> None:
         now = asyncio.get_running_loop().time()
-        self._last_sent = dict.fromkeys(CHANNELS, now)
+        self._last_sent = dict.fromkeys(AUDIENCES, now)
         self._tasks = [
             asyncio.create_task(self._feed.run(self), name=f"live-feed:{self.slug}"),
             asyncio.create_task(self._render_loop(), name=f"live-render:{self.slug}"),
@@ -150,16 +150,16 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        viewers = [viewer for channel in CHANNELS for viewer in self._viewers[channel]]
-        for channel in CHANNELS:
-            self._viewers[channel].clear()
+        viewers = [viewer for audience in AUDIENCES for viewer in self._viewers[audience]]
+        for audience in AUDIENCES:
+            self._viewers[audience].clear()
         await asyncio.gather(*(viewer.close(close_code) for viewer in viewers), return_exceptions=True)
 
     # --- viewers -----------------------------------------------------------------------------
 
     @property
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
+    def rendering(self) -> Rendering:
+        return self._rendering
 
     @property
     def viewer_count(self) -> int:
@@ -170,22 +170,22 @@ class EventHub:
 
         No await between the two: the viewer gets exactly the latest state, then every newer one.
         """
-        self._viewers[viewer.channel].add(viewer)
-        message = self._snapshot.messages.get(viewer.channel)
+        self._viewers[viewer.audience].add(viewer)
+        message = self._rendering.messages.get(viewer.audience)
         if message:
             viewer.offer(message)
 
     def detach(self, viewer: Viewer) -> None:
         viewer.stop()
-        self._viewers[viewer.channel].discard(viewer)
+        self._viewers[viewer.audience].discard(viewer)
 
-    async def advance(self, live: LiveState) -> Snapshot:
+    async def advance(self, live: LiveState) -> Rendering:
         """Take a state learnt elsewhere (a control answer) and wait until it is rendered, so the
         moderator's answer and every viewer's update are the same bytes. Callers bound the wait."""
         self._accept(live, force=False)
-        while self._snapshot.version < live.version:
+        while self._rendering.version < live.version:
             await self._published.wait()
-        return self._snapshot
+        return self._rendering
 
     # --- upstream (LiveListener) ---------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class EventHub:
     async def upstream_lost(self, reason: str) -> None:
         if self._link_up:
             self._link_up = False
-            self._publish(self._snapshot.view)
+            self._publish(self._rendering.view)
 
     async def live_received(self, live: LiveState) -> None:
         if live.event != self.slug:
@@ -207,7 +207,7 @@ class EventHub:
         self._accept(live, force=self._refetch, reset=trusted)
 
     def _accept(self, live: LiveState, *, force: bool, reset: bool = False) -> None:
-        newest = max(self._snapshot.version, self._pending.version if self._pending else -1)
+        newest = max(self._rendering.version, self._pending.version if self._pending else -1)
         if not reset and (live.version < newest or (live.version == newest and not force)):
             return
         if live.version < newest:
@@ -267,13 +267,13 @@ class EventHub:
         return event, True
 
     def _publish(self, view: ShowView | None) -> None:
-        """Render `view` once per channel and send each channel's viewers the same string.
+        """Render `view` once per audience and send each audience's viewers the same string.
 
-        A channel whose message did not change (the overlay, when only the link went down) is not
+        A audience whose message did not change (the overlay, when only the link went down) is not
         sent again: its viewers already have it.
         """
         link = self._renderer.link_status(up=self._link_up)
-        messages: dict[Channel, str] = {}
+        messages: dict[Audience, str] = {}
         if view is None:
             # The overlay is on the video: it never says anything about the link.
             messages = {"public": ascii_html(link), "console": ascii_html(link), "overlay": ""}
@@ -284,20 +284,20 @@ class EventHub:
                 "console": ascii_html(link + self._renderer.console_fragments(view)),
                 "overlay": ascii_html(self._renderer.overlay_fragments(view)),
             }
-        previous = self._snapshot.messages
+        previous = self._rendering.messages
         self._seq += 1
-        self._snapshot = Snapshot(seq=self._seq, view=view, messages=messages)
+        self._rendering = Rendering(seq=self._seq, view=view, messages=messages)
         now = asyncio.get_running_loop().time()
-        for channel in CHANNELS:
-            message = messages[channel]
-            if message and message != previous.get(channel):
-                fan_out(self._viewers[channel], message)
-                self._last_sent[channel] = now
+        for audience in AUDIENCES:
+            message = messages[audience]
+            if message and message != previous.get(audience):
+                fan_out(self._viewers[audience], message)
+                self._last_sent[audience] = now
         self._published.set()
         self._published = asyncio.Event()
 
     async def _heartbeat_loop(self) -> None:
-        """Beat to the channels that were sent nothing for `heartbeat_seconds`, and only to their
+        """Beat to the audiences that were sent nothing for `heartbeat_seconds`, and only to their
         idle viewers: a busy one is still being written to, and its mailbox holds a state that a
         heartbeat must never replace."""
         loop = asyncio.get_running_loop()
@@ -307,11 +307,11 @@ class EventHub:
             due = min(self._last_sent.values()) + self._heartbeat_seconds
             await asyncio.sleep(max(0.0, due - loop.time()))
             now = loop.time()
-            for channel in CHANNELS:
-                # A channel sent a change meanwhile is not due yet: the next turn recomputes.
-                if now - self._last_sent[channel] >= self._heartbeat_seconds - slack:
-                    fan_out(_idle(self._viewers[channel]), HEARTBEAT)
-                    self._last_sent[channel] = now
+            for audience in AUDIENCES:
+                # A audience sent a change meanwhile is not due yet: the next turn recomputes.
+                if now - self._last_sent[audience] >= self._heartbeat_seconds - slack:
+                    fan_out(_idle(self._viewers[audience]), HEARTBEAT)
+                    self._last_sent[audience] = now
 
     async def _projection_loop(self) -> None:
         """While the show is live, re-read the programme now and then: projected times move with
@@ -326,14 +326,14 @@ class EventHub:
 
     async def refresh_projections(self) -> bool:
         """Re-render the current version if its projected times moved; whether it did."""
-        view = self._snapshot.view
+        view = self._rendering.view
         if view is None or view.live.status != LIVE or self._pending is not None or self._refetch:
             return False
         try:
             event, etag = await self._api.get_event_if_changed(self.slug, self._event_etag)
         except ApiError:
             return False
-        current = self._snapshot.view
+        current = self._rendering.view
         # A state that moved on meanwhile brings its own programme: this read is not for it.
         if event is None or current is None or not event.version == current.version == view.version:
             return False

@@ -43,8 +43,8 @@ class Services:
         for all the requests that ask at the same moment."""
         check_slug(slug)
         hub = self.hubs.get(slug)
-        if hub is not None and hub.snapshot.view is not None:
-            return hub.snapshot.view
+        if hub is not None and hub.rendering.view is not None:
+            return hub.rendering.view
         return await self._views.run(slug, lambda: self._read_view(slug))
 
     async def _read_view(self, slug: str) -> ShowView:

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, NotFound
-from frontend.live import Channel, Viewer
+from frontend.live import Audience, Viewer
 from frontend.security import same_origin
 from frontend.services import SLUG, Services
 
@@ -54,14 +54,14 @@ async def open_event_socket(websocket: WebSocket, services: Services, slug: str)
     return True
 
 
-async def serve_viewer(websocket: WebSocket, services: Services, slug: str, channel: Channel) -> None:
+async def serve_viewer(websocket: WebSocket, services: Services, slug: str, audience: Audience) -> None:
     """Attach an accepted socket to its event's hub until either side leaves.
 
     The hub writes to the socket (see frontend.live); this only reads, to learn when it closes:
     the browser leaving, or the hub closing it (1013 for a viewer that stopped reading).
     """
     hub = services.hubs.acquire(slug)
-    viewer = Viewer(websocket, channel, label=slug)
+    viewer = Viewer(websocket, audience, label=slug)
     hub.attach(viewer)
     try:
         await _until_disconnect(websocket)

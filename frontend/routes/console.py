@@ -172,7 +172,7 @@ async def _state_answer(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(3):
                 await hub.advance(live)
-        fragments = hub.snapshot.messages.get("console", "")
+        fragments = hub.rendering.messages.get("console", "")
     else:
         event = await services.api.get_event(slug)
         fragments = services.renderer.console_fragments(show_view(event, live))

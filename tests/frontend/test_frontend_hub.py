@@ -135,11 +135,11 @@ async def test_a_viewer_who_connects_gets_the_current_state_at_once(show: FakeSh
     async with running_hub(api_url) as hub:
         act(show, "start")
         act(show, "next")
-        await until(lambda: hub.snapshot.version == 3)
+        await until(lambda: hub.rendering.version == 3)
         late = Browser()
         async with watching(hub, late):
             await until(lambda: bool(late.states))
-            assert late.states[0] is hub.snapshot.messages["public"]
+            assert late.states[0] is hub.rendering.messages["public"]
             assert "Les résultats de l'étude" in visible_text(late.states[0], "live-now")
 
 
@@ -147,11 +147,11 @@ async def test_older_versions_are_ignored(show: FakeShow, api_url: str) -> None:
     async with running_hub(api_url) as hub:
         stale = LiveState.model_validate(show.live())
         act(show, "start")
-        await until(lambda: hub.snapshot.version == 2)
-        seq = hub.snapshot.seq
+        await until(lambda: hub.rendering.version == 2)
+        seq = hub.rendering.seq
         await hub.live_received(stale)
         await asyncio.sleep(0.1)
-        assert (hub.snapshot.seq, hub.snapshot.version) == (seq, 2)
+        assert (hub.rendering.seq, hub.rendering.version) == (seq, 2)
 
 
 async def test_a_slow_viewer_gets_the_latest_state_and_never_stalls_the_others(
@@ -159,7 +159,7 @@ async def test_a_slow_viewer_gets_the_latest_state_and_never_stalls_the_others(
 ) -> None:
     fast, slow = Browser(), Browser()
     async with running_hub(api_url) as hub:
-        await until(lambda: hub.snapshot.version == 1)
+        await until(lambda: hub.rendering.version == 1)
         slow.gate.clear()
         async with watching(hub, fast, slow):
             act(show, "start")
@@ -186,7 +186,7 @@ async def test_a_viewer_that_stops_reading_is_dropped(show: FakeShow, api_url: s
 async def test_sends_complete_on_the_spot_with_no_task_per_viewer(show: FakeShow, api_url: str) -> None:
     browsers = [Browser() for _ in range(200)]
     async with running_hub(api_url) as hub:
-        await until(lambda: hub.snapshot.version == 1)
+        await until(lambda: hub.rendering.version == 1)
         tasks = len(asyncio.all_tasks())
         async with watching(hub, *browsers) as viewers:
             # Attached and sent the current state synchronously: no task, no viewer left busy.
@@ -217,7 +217,7 @@ async def test_messages_are_ascii_html_with_the_same_text(show: FakeShow, api_ur
         act(show, "next")
         act(show, "next")
         await until(lambda: browser.version == 4)
-        for channel, message in hub.snapshot.messages.items():
+        for channel, message in hub.rendering.messages.items():
             assert message.isascii(), channel
             # Rendered into a text frame as is: numeric references only, never raw text elements.
             assert "<script" not in message and "<style" not in message
@@ -250,13 +250,13 @@ async def test_a_heartbeat_never_replaces_a_state_waiting_for_a_busy_viewer(
 ) -> None:
     busy = Browser()
     async with running_hub(api_url, heartbeat_seconds=0.05) as hub:
-        await until(lambda: hub.snapshot.version == 1)
+        await until(lambda: hub.rendering.version == 1)
         busy.gate.clear()
         async with watching(hub, busy) as [viewer]:
             act(show, "start")
             await until(lambda: viewer.pending is not None)
             await asyncio.sleep(0.3)  # several heartbeat periods
-            assert viewer.pending == hub.snapshot.messages["public"]
+            assert viewer.pending == hub.rendering.messages["public"]
             busy.gate.set()
             await until(lambda: busy.version == 2)
             assert busy.messages[:2] == busy.states[:2]  # the state it was stuck on, then the newest
@@ -266,7 +266,7 @@ async def test_viewers_are_closed_with_1012_when_the_hub_stops(show: FakeShow, a
     browsers = [Browser(), Browser()]
     browsers[1].gate.clear()  # even one that stopped reading
     async with running_hub(api_url) as hub:
-        await until(lambda: hub.snapshot.version == 1)
+        await until(lambda: hub.rendering.version == 1)
         for browser in browsers:
             hub.attach(viewer_of(browser))
         await until(lambda: bool(browsers[0].states))
@@ -303,7 +303,7 @@ async def test_the_hub_re_reads_and_re_renders_after_the_upstream_comes_back(sho
 async def test_advance_renders_a_control_answer_once_for_everyone(show: FakeShow, api_url: str) -> None:
     browser = Browser()
     async with running_hub(api_url) as hub, watching(hub, browser):
-        await until(lambda: hub.snapshot.version == 1)
+        await until(lambda: hub.rendering.version == 1)
         assert show.apply("start", None) is None  # not published: only the control answer knows
         async with asyncio.timeout(3):
             snapshot = await hub.advance(LiveState.model_validate(show.live()))
