@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(default=30, gt=0)
     login_attempts_per_user: int = Field(default=50, gt=0)
     login_window_seconds: int = Field(default=60, gt=0)
+    # With the embedded broadcast, how often a server looks for changes another process (`regie
+    # import`) committed: the longest such a change waits before its viewers see it.
+    change_poll_seconds: float = Field(default=0.25, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

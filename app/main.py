@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,7 +23,8 @@ from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
-from app.public import live_message, live_state
+from app.public import ProgrammeMessage, live_message, live_state, programme_message
+from app.services.changes import Shows
 from app.services.programmes import EventNotFound, load_programme
 from app.services.snapshots import Snapshots
 from app.services.throttle import Throttle, storage_for
@@ -57,21 +60,45 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                     return None
             return live_message(live_state(programme, server_time=app_clock()))
 
+        async def load_programme_message(slug: str) -> bytes | None:
+            async with sessions() as session:
+                try:
+                    programme = await load_programme(session, slug)
+                except EventNotFound:
+                    return None
+            return programme_message(programme, now=app_clock())
+
         snapshots = Snapshots(sessions)
         hub = LiveHub(
             load_state=load_state,
+            load_programme=load_programme_message,
             send_timeout=settings.viewer_send_timeout_seconds,
             on_change=snapshots.changed,
         )
         app.state.login_throttle = Throttle(storage_for(settings.broadcast_url))
         broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
+        shows = Shows(sessions, broadcast, clock=app_clock, snapshots=snapshots)
         app.state.engine, app.state.sessions = engine, sessions
         app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots
+        app.state.shows = shows
         await broadcast.start()
+        # Only Redis carries another process's announcements: with the embedded broadcast, this
+        # process looks for the changes a command (`regie import`) committed.
+        watch = (
+            asyncio.create_task(
+                shows.follow_database(every=settings.change_poll_seconds), name="regie-changes"
+            )
+            if settings.broadcast_url.startswith("memory://")
+            else None
+        )
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
             await hub.close()
             await broadcast.stop()
             await app.state.login_throttle.aclose()
@@ -127,6 +154,13 @@ def _document_programme(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(document.pop("$defs", {}))
             components["ProgrammeDocument"] = document
+            # The live WebSocket's `?include=programme` message (docs/live-websocket.md).
+            message = ProgrammeMessage.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="serialization"
+            )
+            for name, definition in message.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components["ProgrammeMessage"] = message
             app.openapi_schema = schema
         return app.openapi_schema
 

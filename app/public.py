@@ -10,7 +10,7 @@ secrets; nothing here is stored.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -143,6 +143,29 @@ class LiveMessage(_Public):
 
     type: str = "live"
     live: LiveState
+
+
+class Overrun(_Public):
+    """How each projected time of a live programme moves while the stretch on air overruns.
+
+    Every projected time `T` in the programme, seen at a later clock reading `now`, is
+    `max(T, now + lead)`: `lead` is how long after `now` it would fall if the stretch on air ended
+    right now. So a client follows the projections with its synced clock, with no further read.
+    """
+
+    show_end: int | None = Field(description="Seconds, for the event's `projected_end`.")
+    segment_starts: dict[str, int] = Field(description="Seconds, by segment id, for `projected_start`.")
+    segment_ends: dict[str, int] = Field(description="Seconds, by segment id, for `projected_end`.")
+    item_starts: dict[str, int] = Field(description="Seconds, by item id, for `projected_start`.")
+
+
+class ProgrammeMessage(_Public):
+    """What the live WebSocket sends with `?include=programme`, before the live state it goes with."""
+
+    type: str = "programme"
+    version: int = Field(description="The live state's version this programme belongs to.")
+    programme: EventPublic = Field(description="The event as `GET /api/v1/events/{slug}` answers it.")
+    overrun: Overrun | None = Field(description="While live: how projected times follow the clock.")
 
 
 class TimelineEntryPublic(_Public):
@@ -309,4 +332,32 @@ def live_message(state: LiveState) -> bytes:
     and encoding an ASCII string is a plain copy, ten times cheaper than a French one.
     """
     message = LiveMessage(live=state)
+    return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()
+
+
+# Far enough after any show that the stretch on air has overrun whatever its plan said.
+_FAR = timedelta(days=30)
+
+
+def programme_message(programme: Programme, *, now: datetime) -> bytes:
+    """The live WebSocket's programme message (`?include=programme`), serialised once per change.
+
+    `type` and `version` come first, so that a receiver reads them without parsing the rest.
+    """
+    event = event_public(programme, now=now)
+    overrun = None
+    if programme.run().status is Status.LIVE:
+        far = now.replace(microsecond=0) + _FAR
+        later = projection(programme, now=far)
+
+        def leads(moments: dict[str, datetime] | Any) -> dict[str, int]:
+            return {key: round((moment - far).total_seconds()) for key, moment in moments.items()}
+
+        overrun = Overrun(
+            show_end=round((later.show_end - far).total_seconds()) if later.show_end else None,
+            segment_starts=leads(later.segment_starts),
+            segment_ends=leads(later.segment_ends),
+            item_starts=leads(later.item_starts),
+        )
+    message = ProgrammeMessage(version=event.version, programme=event, overrun=overrun)
     return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()

@@ -283,7 +283,8 @@ async def test_the_openapi_document_lists_every_error_of_control(api: Api, passw
 
 async def test_a_programme_replaced_behind_the_api_shows_within_a_second(api: Api, tmp_path: Any) -> None:
     """Reads come from a per-process snapshot: changes made through this API show at once, and
-    one made elsewhere (`regie import` from a shell) within its one-second lifetime."""
+    one made elsewhere (`regie import` from a shell) as soon as the server notices its version
+    (`change_poll_seconds`; the snapshot's one-second lifetime bounds it in any case)."""
     from app.cli import import_programmes, read_programme
     from tests.conftest import programme_file
 

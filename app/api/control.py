@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import BroadcastDep, ClockDep, Moderator, SessionsDep, SnapshotsDep
+from app.api.deps import ClockDep, Moderator, ShowsDep
 from app.api.errors import responses
 from app.api.examples import example
 from app.domain import show
-from app.live.hub import channel_name
-from app.public import LiveState, live_message, live_state
+from app.public import LiveState, live_state
 from app.services import control
 
-logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["control"])
 
 
@@ -53,32 +49,13 @@ class ControlRequest(BaseModel):
     summary="Advance the show: start, next, previous, goto, reveal, end",
 )
 async def post_control(
-    slug: str,
-    request: ControlRequest,
-    user: Moderator,
-    sessions: SessionsDep,
-    broadcast: BroadcastDep,
-    snapshots: SnapshotsDep,
-    clock: ClockDep,
+    slug: str, request: ControlRequest, user: Moderator, shows: ShowsDep, clock: ClockDep
 ) -> LiveState:
     command = show.Command(show.Action(request.action), request.target or None)
-    at = clock()
     try:
-        programme = await control.execute(
-            sessions,
-            slug=slug,
-            command=command,
-            expected_version=request.expected_version,
-            at=at,
-            actor=user.name,
-        )
+        return await shows.press(slug, command, expected_version=request.expected_version, actor=user.name)
     except (control.VersionConflict, control.Refused) as refused:
         # A 409 carries the state it was judged on, so the moderator acts on what is true.
         live = live_state(refused.programme, server_time=clock())
         refused.fields["live"] = live.model_dump(mode="json")
         raise
-    logger.info("%s: %s by %s → version %d", slug, request.action, user.name, programme.event.version)
-    snapshots.keep(programme)
-    state = live_state(programme, server_time=clock())
-    await broadcast.publish(channel_name(slug), live_message(state))
-    return state

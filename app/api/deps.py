@@ -20,6 +20,7 @@ from app.live.broadcast import Broadcast
 from app.live.hub import LiveHub
 from app.models import User
 from app.services import auth
+from app.services.changes import Shows
 from app.services.snapshots import Snapshots
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -57,6 +58,11 @@ async def get_snapshots(request: Request) -> Snapshots:
     return snapshots
 
 
+async def get_shows(request: Request) -> Shows:
+    shows: Shows = request.app.state.shows
+    return shows
+
+
 async def get_hub(request: Request) -> LiveHub:
     hub: LiveHub = request.app.state.hub
     return hub
@@ -68,6 +74,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 BroadcastDep = Annotated[Broadcast, Depends(get_broadcast)]
 SnapshotsDep = Annotated[Snapshots, Depends(get_snapshots)]
+ShowsDep = Annotated[Shows, Depends(get_shows)]
 
 
 def _unauthorised() -> Refusal:

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Response, status
 
 from app.api.caching import CONDITIONAL_READ, IF_MATCH, expected_revisions, programme_etag, read_responses
-from app.api.deps import Admin, BroadcastDep, ClockDep, SessionDep, SessionsDep, SnapshotsDep
+from app.api.deps import Admin, ClockDep, SessionDep, ShowsDep, SnapshotsDep
 from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
 from app.domain.refusals import Code, Refusal
 from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
-from app.services import editing, programmes
+from app.services import programmes
 from app.services.programmes import Programme, Saved
 from app.services.snapshots import Snapshot, Snapshots
 
@@ -85,9 +85,7 @@ async def put_event(
     document: Annotated[
         dict[str, Any], Body(description="The programme document, as `regie import` reads it.")
     ],
-    sessions: SessionsDep,
-    snapshots: SnapshotsDep,
-    broadcast: BroadcastDep,
+    shows: ShowsDep,
     clock: ClockDep,
     response: Response,
     admin: Admin,
@@ -100,14 +98,8 @@ async def put_event(
         parsed = parse_programme(data, source="request body")
     except ProgrammeError as error:
         raise _refused("; ".join(error.problems), error.problems) from None
-    saved, programme = await editing.save(
-        sessions,
-        parsed,
-        broadcast=broadcast,
-        snapshots=snapshots,
-        at=clock(),
-        actor=admin.name,
-        expected_revisions=expected_revisions(if_match),
+    saved, programme = await shows.save(
+        parsed, actor=admin.name, expected_revisions=expected_revisions(if_match)
     )
     return saved_response(saved, programme, now=clock(), response=response)
 

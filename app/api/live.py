@@ -40,13 +40,28 @@ def live_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Re
     return Response(body, media_type="application/json", headers={"ETag": weak_etag(identity)})
 
 
+# What `?include=` may ask for, besides the live state every viewer gets.
+INCLUDES = frozenset({"programme"})
+# A query that asks for what the server does not have is refused, like a 4xx (see the docs).
+UNKNOWN_INCLUDE = 4422
+
+
 @router.websocket("/{slug}/live/ws", name="live_ws")
-async def live_ws(websocket: WebSocket, slug: str) -> None:
-    """Sends `{"type": "live", "live": …}` on connect and after every change; ignores what it receives."""
+async def live_ws(websocket: WebSocket, slug: str, include: str | None = None) -> None:
+    """Sends `{"type": "live", "live": …}` on connect and after every change; ignores what it receives.
+
+    With `?include=programme`, each live message is preceded by `{"type": "programme", …}`
+    (the public event, as `GET /events/{slug}` answers it) whenever the programme changed.
+    """
     hub: LiveHub = websocket.app.state.hub
+    wanted = set(include.split(",")) if include else set()
     await websocket.accept()
+    if unknown := wanted - INCLUDES:
+        named = ", ".join(sorted(unknown))[:60]
+        await websocket.close(UNKNOWN_INCLUDE, reason=f"Unknown include: {named}; known: programme.")
+        return
     try:
-        viewer = await hub.join(slug, websocket)
+        viewer = await hub.join(slug, websocket, follow="programme" in wanted)
     except (SQLAlchemyError, OSError) as error:
         logger.warning("live viewer of %s refused: database unreachable (%s)", slug, type(error).__name__)
         await websocket.close(TRY_AGAIN_LATER, reason="The database is unreachable; try again.")

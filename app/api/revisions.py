@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, Field
 
 from app.api.caching import IF_MATCH, expected_revisions, programme_etag
-from app.api.deps import Admin, BroadcastDep, ClockDep, SessionDep, SessionsDep, SnapshotsDep
+from app.api.deps import Admin, ClockDep, SessionDep, SessionsDep, ShowsDep
 from app.api.errors import responses
 from app.api.events import saved_response
 from app.models import ProgrammeRevision
@@ -93,21 +93,13 @@ async def restore_revision(
     slug: str,
     number: Annotated[int, Path(ge=1, le=2**31 - 1)],
     sessions: SessionsDep,
-    snapshots: SnapshotsDep,
-    broadcast: BroadcastDep,
+    shows: ShowsDep,
     clock: ClockDep,
     response: Response,
     admin: Admin,
     if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventPublic:
     saved, programme = await editing.restore(
-        sessions,
-        slug,
-        number,
-        broadcast=broadcast,
-        snapshots=snapshots,
-        at=clock(),
-        actor=admin.name,
-        expected_revisions=expected_revisions(if_match),
+        shows, sessions, slug, number, actor=admin.name, expected_revisions=expected_revisions(if_match)
     )
     return saved_response(saved, programme, now=clock(), response=response)

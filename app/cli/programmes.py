@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.command import fail
-from app.cli.database import in_database, open_session, require_current_schema, upgrade_schema
+from app.cli.database import database_errors, in_database, require_current_schema, upgrade_schema
 from app.config import Settings, get_settings
 from app.domain.programme import ProgrammeDocument, ProgrammeError, parse_programme
 
@@ -42,9 +43,20 @@ def read_programme(path: Path) -> ProgrammeDocument:
 
 
 async def import_programmes(settings: Settings, documents: Sequence[ProgrammeDocument]) -> list[str]:
-    """Store every document in one transaction: all of them, or none."""
-    async with open_session(settings) as session:
-        return await store_programmes(session, documents)
+    """Store every document in one transaction (all of them, or none), through the one service
+    that changes shows, so that running servers tell their viewers at once."""
+    from app.domain.refusals import Refusal
+    from app.services.changes import command_shows
+    from app.services.programmes import EditRaced
+
+    async with command_shows(settings) as shows:
+        try:
+            done = await shows.replace(documents)
+        except Refusal as error:
+            fail(f"{error.detail} Nothing was stored.")
+        except EditRaced as error:
+            fail(f"{error}: the show moved while importing; nothing was stored, try again.")
+    return [f"{'created' if saved.created else 'replaced'} {saved.slug}" for saved, _ in done]
 
 
 async def store_programmes(session: AsyncSession, documents: Sequence[ProgrammeDocument]) -> list[str]:
@@ -88,7 +100,9 @@ def cmd_import(args: argparse.Namespace) -> None:
     if len(slugs) != len(set(slugs)):
         fail("two files describe the same event slug; nothing was stored")
     require_current_schema(settings)
-    for line in in_database(settings, lambda session: store_programmes(session, documents)):
+    with database_errors(settings):
+        lines = asyncio.run(import_programmes(settings, documents))
+    for line in lines:
         print(line)
 
 

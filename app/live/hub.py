@@ -5,13 +5,20 @@ the channel's latest message, and the same text is offered to every viewer throu
 which never lets a slow viewer hold up the others. Against the former writer task per viewer:
 half the fan-out time at 5,000 viewers, p99 327 ms instead of 1,959 ms at 10,000
 (bench/README.md).
+
+A change is two messages on the broadcast: the programme message, then the live message.
+Viewers get only the live one, whose size does not depend on the programme's. Followers
+(`?include=programme`: the frontend's processes, a handful) get both, in that order; they are
+few, so each has a task and a mailbox of one message of each kind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +28,7 @@ from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SERVICE_RESTART", "TRY_AGAIN_LATER", "Channel", "LiveHub", "Viewer", "channel_name"]
+__all__ = ["SERVICE_RESTART", "TRY_AGAIN_LATER", "Channel", "Follower", "LiveHub", "Viewer", "channel_name"]
 
 LoadState = Callable[[str], Awaitable[bytes | None]]
 """Reads an event's live state from the database, serialised as a live message (None: no event)."""
@@ -41,6 +48,16 @@ def message_version(message: bytes) -> int:
     return version
 
 
+# `app.public.programme_message` writes `type` and `version` first: read without parsing the rest.
+_PROGRAMME = re.compile(rb'\{"type":"programme","version":(\d+),')
+
+
+def programme_version(message: bytes) -> int | None:
+    """The version of a programme message; None for any other message."""
+    match = _PROGRAMME.match(message)
+    return int(match[1]) if match else None
+
+
 class Viewer(Outbox):
     """A live viewer: its outbox, and the channel it watches."""
 
@@ -51,12 +68,69 @@ class Viewer(Outbox):
         self.channel = channel
 
 
+class Follower:
+    """A viewer that follows the programme too: each programme message, then its live state.
+
+    Its mailbox holds the newest message of each kind and always sends the programme first, so a
+    follower that falls behind skips states but never gets a live state before its programme.
+    """
+
+    def __init__(self, websocket: WebSocket, channel: Channel, *, send_timeout: float) -> None:
+        self.websocket = websocket
+        self.channel = channel
+        self._send_timeout = send_timeout
+        self._programme: str | None = None
+        self._live: str | None = None
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._deliver(), name=f"follower:{channel.slug}")
+
+    def offer_programme(self, text: str) -> None:
+        self._programme = text
+        self._wake.set()
+
+    def offer(self, text: str) -> None:
+        self._live = text
+        self._wake.set()
+
+    async def _deliver(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._programme is not None or self._live is not None:
+                    if self._programme is not None:
+                        text, self._programme = self._programme, None
+                    else:
+                        text, self._live = self._live or "", None
+                    async with asyncio.timeout(self._send_timeout):
+                        await self.websocket.send_text(text)
+        except TimeoutError:
+            logger.info("follower of %s dropped: stuck for %.0f s", self.channel.slug, self._send_timeout)
+            await self.close(TRY_AGAIN_LATER)
+        except Exception:  # the connection went away; its endpoint notices and leaves
+            return
+
+    def stop(self) -> None:
+        self._programme = self._live = None
+        if self._task is not asyncio.current_task():
+            self._task.cancel()
+
+    async def close(self, code: int) -> None:
+        self.stop()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self.websocket.close(code)
+
+
 @dataclass(eq=False)
 class Channel:
     slug: str
     viewers: set[Viewer] = field(default_factory=set)
+    followers: set[Follower] = field(default_factory=set)
     version: int = -1
     latest: str | None = None
+    programme_version: int = -1
+    programme: str | None = None
     joining: int = 0
     """Viewers reading the first state: the channel must outlive them even with no viewer yet."""
 
@@ -67,6 +141,17 @@ class Channel:
         self.version = version
         self.latest = message.decode()
         fan_out(self.viewers, self.latest)
+        for follower in self.followers:
+            follower.offer(self.latest)
+
+    def offer_programme(self, message: bytes, version: int) -> None:
+        """Keep and send `message` to the followers if it is newer than the one held."""
+        if version <= self.programme_version:
+            return
+        self.programme_version = version
+        self.programme = message.decode()
+        for follower in self.followers:
+            follower.offer_programme(self.programme)
 
 
 class LiveHub:
@@ -76,10 +161,13 @@ class LiveHub:
         load_state: LoadState,
         send_timeout: float,
         on_change: Callable[[str, int], None] | None = None,
+        load_programme: LoadState | None = None,
     ) -> None:
         """`on_change(slug, version)` hears of every change the broadcast carries, watched or not
-        (the read snapshots drop what it makes stale), from the one parse of each message."""
+        (the read snapshots drop what it makes stale), from the one parse of each message.
+        `load_programme` reads an event's programme message, for followers."""
         self._load_state = load_state
+        self._load_programme = load_programme
         self._send_timeout = send_timeout
         self._on_change = on_change
         self._channels: dict[str, Channel] = {}
@@ -93,13 +181,17 @@ class LiveHub:
 
     @property
     def viewer_count(self) -> int:
-        return sum(len(channel.viewers) for channel in self._channels.values())
+        return sum(len(channel.viewers) + len(channel.followers) for channel in self._channels.values())
 
     def channel(self, slug: str) -> Channel | None:
         return self._channels.get(slug)
 
-    async def join(self, slug: str, websocket: WebSocket) -> Viewer | None:
-        """Add a viewer and send it the current state at once; None if the event is unknown."""
+    async def join(
+        self, slug: str, websocket: WebSocket, *, follow: bool = False
+    ) -> Viewer | Follower | None:
+        """Add a viewer and send it the current state at once; None if the event is unknown.
+
+        A follower (`follow`) is sent the current programme message first."""
         channel = self._channels.get(slug)
         if channel is None:
             channel = self._channels[slug] = Channel(slug)
@@ -120,6 +212,23 @@ class LiveHub:
                 return None
             # Dropped if a change arrived during the read: the channel then holds a newer state.
             channel.offer(message, message_version(message))
+        if follow:
+            if channel.programme is None and self._load_programme is not None:
+                channel.joining += 1
+                try:
+                    programme = await self._load_programme(slug)
+                finally:
+                    channel.joining -= 1
+                if programme is not None:
+                    channel.offer_programme(programme, programme_version(programme) or 0)
+            # No await from here on, as for a viewer.
+            follower = Follower(websocket, channel, send_timeout=self._send_timeout)
+            channel.followers.add(follower)
+            if channel.programme is not None:
+                follower.offer_programme(channel.programme)
+            if channel.latest is not None:
+                follower.offer(channel.latest)
+            return follower
         # No await from here on: the viewer gets exactly the latest state, then every newer one.
         viewer = Viewer(websocket, channel, send_timeout=self._send_timeout)
         channel.viewers.add(viewer)
@@ -127,14 +236,22 @@ class LiveHub:
             viewer.offer(channel.latest)
         return viewer
 
-    async def leave(self, viewer: Viewer) -> None:
+    async def leave(self, viewer: Viewer | Follower) -> None:
         viewer.stop()
-        viewer.channel.viewers.discard(viewer)
+        if isinstance(viewer, Follower):
+            viewer.channel.followers.discard(viewer)
+        else:
+            viewer.channel.viewers.discard(viewer)
         await self._release(viewer.channel)
 
     async def _release(self, channel: Channel) -> None:
         """Forget a channel that nobody watches or is about to watch any more."""
-        if channel.viewers or channel.joining or self._channels.get(channel.slug) is not channel:
+        if (
+            channel.viewers
+            or channel.followers
+            or channel.joining
+            or self._channels.get(channel.slug) is not channel
+        ):
             return
         del self._channels[channel.slug]
         if self._unsubscribe is not None:
@@ -143,6 +260,11 @@ class LiveHub:
     def receive(self, channel: str, message: bytes) -> None:
         """The broadcast's listener: one call per change, whatever the number of viewers."""
         slug = channel.removeprefix(CHANNEL_PREFIX)
+        programme = programme_version(message)
+        if programme is not None:
+            if (held := self._channels.get(slug)) is not None:
+                held.offer_programme(message, programme)
+            return
         try:
             version = message_version(message)
         except (ValueError, KeyError, TypeError):
@@ -158,12 +280,18 @@ class LiveHub:
         """Re-read every watched event from the database: after a broadcast outage, changes may
         have been published while nobody listened."""
         for slug, channel in list(self._channels.items()):
+            if channel.followers and self._load_programme is not None:
+                programme = await self._load_programme(slug)
+                if programme is not None:
+                    channel.offer_programme(programme, programme_version(programme) or 0)
             message = await self._load_state(slug)
             if message is not None:
                 channel.offer(message, message_version(message))
 
     async def close(self) -> None:
         """Close every viewer with 1012 so that clients reconnect to the next server."""
-        viewers = [viewer for channel in self._channels.values() for viewer in channel.viewers]
+        viewers: list[Viewer | Follower] = []
+        for channel in self._channels.values():
+            viewers += [*channel.viewers, *channel.followers]
         self._channels.clear()
         await asyncio.gather(*(viewer.close(SERVICE_RESTART) for viewer in viewers), return_exceptions=True)
