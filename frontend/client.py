@@ -17,18 +17,28 @@ from pydantic import ValidationError
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from frontend.models import Event, EventSummary, LiveState, TimelineEntry, VideoChapter, parse_timeline
+from frontend.models import (
+    Event,
+    EventSummary,
+    LiveState,
+    Overrun,
+    TimelineEntry,
+    VideoChapter,
+    parse_timeline,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """The API refused or could not answer; `detail` is its sentence, for logs, never for users."""
+    """The API refused or could not answer; `detail` is its sentence, for logs, never for users.
+    `code` is the refusal's stable code (contract v1.1), which `frontend.refusals` says in French."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, code: str | None = None) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
+        self.code = code
 
 
 class ApiUnavailable(ApiError):
@@ -54,8 +64,8 @@ class Invalid(ApiError):
 class Conflict(ApiError):
     """Someone acted first, or the action does not fit the state: `live` is the state now."""
 
-    def __init__(self, detail: str, live: LiveState | None) -> None:
-        super().__init__(409, detail)
+    def __init__(self, detail: str, live: LiveState | None, code: str | None = None) -> None:
+        super().__init__(409, detail, code)
         self.live = live
 
 
@@ -174,6 +184,8 @@ def _error_for(response: httpx.Response) -> ApiError:
         body = {}
     detail = body.get("detail") if isinstance(body, dict) else None
     text = detail if isinstance(detail, str) else response.reason_phrase
+    given = body.get("code") if isinstance(body, dict) else None
+    code = given if isinstance(given, str) else None
     if status == 409:
         live = None
         if isinstance(body, dict) and isinstance(body.get("live"), dict):
@@ -181,24 +193,27 @@ def _error_for(response: httpx.Response) -> ApiError:
                 live = LiveState.model_validate(body["live"])
             except ValidationError:
                 live = None
-        return Conflict(text, live)
+        return Conflict(text, live, code)
     by_status: dict[int, type[ApiError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 422: Invalid}
     if status in by_status:
-        return by_status[status](status, text)
+        return by_status[status](status, text, code)
     if status >= 500:
-        return ApiUnavailable(status, text)
-    return Invalid(status, text)
+        return ApiUnavailable(status, text, code)
+    return Invalid(status, text, code)
 
 
 # --- the upstream subscription -------------------------------------------------------------------
 
 
 class LiveListener(Protocol):
-    """Who hears an upstream subscription: connection changes and each live state, in order."""
+    """Who hears an upstream subscription: connection changes, and each programme and live state
+    in the order the backend sends them (a version's programme before its live state)."""
 
     async def upstream_connected(self) -> None: ...
 
     async def upstream_lost(self, reason: str) -> None: ...
+
+    async def programme_received(self, event: Event, overrun: Overrun | None) -> None: ...
 
     async def live_received(self, live: LiveState) -> None: ...
 
@@ -255,9 +270,11 @@ class LiveFeed:
                     attempt = 0
                     await listener.upstream_connected()
                     async for raw in socket:
-                        live = parse_live_message(raw)
-                        if live is not None:
-                            await listener.live_received(live)
+                        message = parse_message(raw)
+                        if isinstance(message, LiveState):
+                            await listener.live_received(message)
+                        elif message is not None:
+                            await listener.programme_received(*message)
             except InvalidStatus as error:
                 reason = f"refused with HTTP {error.response.status_code}"
             except (OSError, TimeoutError, WebSocketException) as error:
@@ -268,12 +285,23 @@ class LiveFeed:
             attempt += 1
 
 
-def parse_live_message(raw: str | bytes) -> LiveState | None:
-    """The live state of one upstream message, or None for anything else (logged, not fatal)."""
+def parse_message(raw: str | bytes) -> LiveState | tuple[Event, Overrun | None] | None:
+    """The live state or the programme of one upstream message; None for anything else (a type
+    this frontend does not know is skipped, a malformed message is logged, neither is fatal)."""
     try:
         message = json.loads(raw)
-        if isinstance(message, dict) and message.get("type") == "live":
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "live":
             return LiveState.model_validate(message["live"])
-    except (ValueError, KeyError, ValidationError):
-        logger.warning("ignored a malformed live message (%d bytes)", len(raw))
+        if kind == "programme":
+            overrun = message.get("overrun")
+            return (
+                Event.model_validate(message["programme"]),
+                Overrun.model_validate(overrun) if overrun is not None else None,
+            )
+        if kind is not None:
+            return None
+    except (ValueError, KeyError, TypeError, ValidationError):
+        pass
+    logger.warning("ignored a malformed live message (%d bytes)", len(raw))
     return None

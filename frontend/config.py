@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     # A hub keeps its upstream subscription this long after its last viewer left, so that a page
     # reload does not tear down and rebuild the subscription.
     hub_linger_seconds: float = Field(default=30.0, ge=0)
-    # While a show is live, how often a hub re-reads the programme for projected times that move
-    # with the clock (an item overrunning pushes everything after it) between two presses.
+    # While a show is live, how often a hub moves the projected times to the clock (an item
+    # overrunning pushes everything after it) between two presses; from pushed data, no read.
     projection_refresh_seconds: float = Field(default=15.0, gt=0)
     # How often the frontend re-measures its clock's offset to the backend's.
     clock_sync_seconds: float = Field(default=300.0, gt=0)

@@ -1,5 +1,6 @@
 """The per-event hub: one upstream subscription per event while it has viewers, each change
-rendered once into HTML fragments, the same string pushed to every viewer of that event.
+rendered once into HTML fragments, the same string pushed to every viewer of that event. The
+subscription carries the programme too (`?include=programme`): following a show reads nothing.
 
 Viewers are `fanout.Outbox`es, as the backend's: a change is one synchronous loop over the
 viewers of an audience, each send stepped by hand and almost always complete on the spot; only a
@@ -13,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
 
 from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
-from frontend.client import ApiClient, ApiError, LiveFeed
-from frontend.models import LIVE, Event, LiveState
+from frontend.client import LiveFeed
+from frontend.models import LIVE, Event, LiveState, Overrun
 from frontend.presenter import ShowView, show_view
 from frontend.render import Renderer
 
@@ -90,46 +92,49 @@ class Viewer(Outbox):
 
 
 class EventHub:
-    """The live state of one event, kept current from upstream and fanned out to its viewers."""
+    """The live state of one event, followed from upstream and fanned out to its viewers.
+
+    The backend pushes everything the pages need (`?include=programme`): each version's
+    programme, then its live state. So the hub holds the newest of each, renders when the live
+    state moves on (or when the programme of the version on screen arrives after it), and never
+    reads the API. Between two versions, projected times follow the synced clock through the
+    programme's `overrun` leads: a re-rendering now and then while the show is live, no read.
+    """
 
     def __init__(
         self,
         slug: str,
         *,
-        api: ApiClient,
         feed: LiveFeed,
         renderer: Renderer,
+        now: Callable[[], datetime],
         heartbeat_seconds: float = 10.0,
-        retry_seconds: float = 1.0,
         projection_refresh_seconds: float = 15.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.slug = slug
-        self._api = api
         self._feed = feed
         self._renderer = renderer
+        self._now = now
         self._heartbeat_seconds = heartbeat_seconds
-        self._retry_seconds = retry_seconds
         self._projection_refresh_seconds = projection_refresh_seconds
+        self._sleep = sleep
         self._viewers: dict[Audience, set[Viewer]] = {audience: set() for audience in AUDIENCES}
         # When each audience's viewers last got a message (loop time): heartbeats go only to the
         # audiences that were quiet for a whole heartbeat period, never in the way of a change.
         self._last_sent: dict[Audience, float] = dict.fromkeys(AUDIENCES, 0.0)
         self._event: Event | None = None
-        self._event_version = -1
-        self._event_etag: str | None = None
-        self._refetch = True
-        # Set by a new upstream connection: its first state is the truth, even at a lower version
-        # (the backend's database was reset), instead of being ignored as an old message.
-        self._trust_next = False
-        self._pending: LiveState | None = None
+        self._overrun: Overrun | None = None
+        self._live: LiveState | None = None
+        # A new upstream connection's first messages are the truth, even at a lower version (the
+        # backend's database was reset), instead of being ignored as old ones.
+        self._fresh_link = False
         self._link_up = True
         self._seq = 0
         self._rendering = Rendering(seq=0, view=None)
-        self._wake = asyncio.Event()
         self._published = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.renders = 0
-        self.event_fetches = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -138,7 +143,6 @@ class EventHub:
         self._last_sent = dict.fromkeys(AUDIENCES, now)
         self._tasks = [
             asyncio.create_task(self._feed.run(self), name=f"live-feed:{self.slug}"),
-            asyncio.create_task(self._render_loop(), name=f"live-render:{self.slug}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"live-heartbeat:{self.slug}"),
             asyncio.create_task(self._projection_loop(), name=f"live-projection:{self.slug}"),
         ]
@@ -179,97 +183,98 @@ class EventHub:
         viewer.stop()
         self._viewers[viewer.audience].discard(viewer)
 
-    async def advance(self, live: LiveState) -> Rendering:
-        """Take a state learnt elsewhere (a control answer) and wait until it is rendered, so the
-        moderator's answer and every viewer's update are the same bytes. Callers bound the wait."""
-        self._accept(live, force=False)
-        while self._rendering.version < live.version:
-            await self._published.wait()
+    async def advance(self, live: LiveState, *, patience: float = 1.0) -> Rendering:
+        """Take a state learnt from a control answer, so that the moderator's answer and every
+        viewer's update are the same bytes.
+
+        The backend pushes a change before it answers the press, so its programme is normally
+        here already, or within milliseconds; the hub waits for that push at most `patience`,
+        then renders with the programme it holds. It never reads the programme.
+        """
+        if self._rendering.version < live.version:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(patience):
+                    while self._rendering.version < live.version:
+                        await self._published.wait()
+            if self._rendering.version < live.version and self._take_live(live, trusted=False):
+                self._render()
         return self._rendering
 
     # --- upstream (LiveListener) ---------------------------------------------------------------
 
     async def upstream_connected(self) -> None:
-        # Whatever happened while the link was down, the programme is re-read with the next state.
-        self._refetch = True
-        self._trust_next = True
+        self._fresh_link = True
 
     async def upstream_lost(self, reason: str) -> None:
         if self._link_up:
             self._link_up = False
             self._publish(self._rendering.view)
 
+    async def programme_received(self, event: Event, overrun: Overrun | None) -> None:
+        if event.slug != self.slug:
+            logger.warning("ignored a programme of %r on the feed of %r", event.slug, self.slug)
+            return
+        held = self._event.version if self._event is not None and self._event.version is not None else -1
+        version = event.version if event.version is not None else -1
+        if version < held and not self._fresh_link:
+            return
+        self._event, self._overrun = event, overrun
+        # Its live state follows; but when that state is on screen already (taken from a control
+        # answer), the programme that goes with it is news of its own.
+        if self._live is not None and self._live.version >= version and not self._fresh_link:
+            self._render()
+
     async def live_received(self, live: LiveState) -> None:
         if live.event != self.slug:
             logger.warning("ignored a live state of %r on the feed of %r", live.event, self.slug)
             return
-        trusted, self._trust_next = self._trust_next, False
-        self._accept(live, force=self._refetch, reset=trusted)
+        trusted, self._fresh_link = self._fresh_link, False
+        if self._take_live(live, trusted=trusted) or not self._link_up:
+            self._render()
 
-    def _accept(self, live: LiveState, *, force: bool, reset: bool = False) -> None:
-        newest = max(self._rendering.version, self._pending.version if self._pending else -1)
-        if not reset and (live.version < newest or (live.version == newest and not force)):
-            return
-        if live.version < newest:
+    def _take_live(self, live: LiveState, *, trusted: bool) -> bool:
+        """Hold `live` if it is newer (or comes first on a new connection); whether it was."""
+        held = self._live.version if self._live is not None else -1
+        if live.version <= held and not trusted:
+            return False
+        if live.version < held:
             logger.warning(
                 "%s went back from version %d to %d upstream (a database reset?): following it",
                 self.slug,
-                newest,
+                held,
                 live.version,
             )
-        self._pending = live
-        self._wake.set()
+        self._live = live
+        return True
 
     # --- rendering -----------------------------------------------------------------------------
 
-    async def _render_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            live, self._pending = self._pending, None
-            if live is None:
-                continue
-            fresh = False
-            try:
-                event, fresh = await self._programme(live)
-                if event is not None:
-                    self._link_up = True
-                    self._publish(show_view(event, live))
-            except Exception:
-                logger.exception("could not render version %s of %s", live.version, self.slug)
-            if fresh:
-                continue
-            # Rendered with an older programme, or not at all: try again, unless a newer state
-            # arrives meanwhile (it brings its own attempt).
-            await asyncio.sleep(self._retry_seconds)
-            if self._pending is None:
-                self._pending = live
-                self._wake.set()
+    def view(self) -> ShowView | None:
+        """The show as it stands now: the held programme, its projections moved to the synced
+        clock, with the held live state. None until both have arrived."""
+        if self._event is None or self._live is None:
+            return None
+        event = self._event
+        if self._overrun is not None and self._live.status == LIVE:
+            event = self._overrun.follow(event, self._now())
+        return show_view(event, self._live)
 
-    async def _programme(self, live: LiveState) -> tuple[Event | None, bool]:
-        """The programme for this version, and whether it is current: fetched once per change (a
-        reveal changes item data), never per viewer; the last one known stands in meanwhile when
-        the API cannot answer."""
-        if self._event is not None and self._event_version >= live.version and not self._refetch:
-            return self._event, True
+    def _render(self) -> None:
         try:
-            event, etag = await self._api.get_event_if_changed(self.slug, None)
-        except ApiError as error:
-            logger.warning("programme of %s unavailable: %s", self.slug, error)
-            return self._event, False
-        assert event is not None  # no validator sent: never a 304
-        self.event_fetches += 1
-        self._event, self._event_etag = event, etag
-        # The version this programme belongs to is the live state's: after a reset it may be lower
-        # than any seen before, which is why it is not a running maximum.
-        self._event_version = max(live.version, event.version if event.version is not None else -1)
-        self._refetch = False
-        return event, True
+            view = self.view()
+        except Exception:
+            logger.exception(
+                "could not render version %s of %s", self._live and self._live.version, self.slug
+            )
+            return
+        if view is not None:
+            self._link_up = True
+            self._publish(view)
 
     def _publish(self, view: ShowView | None) -> None:
         """Render `view` once per audience and send each audience's viewers the same string.
 
-        A audience whose message did not change (the overlay, when only the link went down) is not
+        An audience whose message did not change (the overlay, when only the link went down) is not
         sent again: its viewers already have it.
         """
         link = self._renderer.link_status(up=self._link_up)
@@ -305,41 +310,31 @@ class EventHub:
         slack = self._heartbeat_seconds / 20
         while True:
             due = min(self._last_sent.values()) + self._heartbeat_seconds
-            await asyncio.sleep(max(0.0, due - loop.time()))
+            await self._sleep(max(0.0, due - loop.time()))
             now = loop.time()
             for audience in AUDIENCES:
-                # A audience sent a change meanwhile is not due yet: the next turn recomputes.
+                # An audience sent a change meanwhile is not due yet: the next turn recomputes.
                 if now - self._last_sent[audience] >= self._heartbeat_seconds - slack:
                     fan_out(_idle(self._viewers[audience]), HEARTBEAT)
                     self._last_sent[audience] = now
 
     async def _projection_loop(self) -> None:
-        """While the show is live, re-read the programme now and then: projected times move with
-        the clock while an item overruns, with no press and so no new version to carry them.
-        A conditional read: the backend answers 304 while nothing moved."""
+        """While the show is live, move the projected times to the clock now and then: an item
+        overrunning pushes everything after it with no press, so no new version to carry it."""
         while True:
-            await asyncio.sleep(self._projection_refresh_seconds)
+            await self._sleep(self._projection_refresh_seconds)
             try:
-                await self.refresh_projections()
+                self.refresh_projections()
             except Exception:  # a bug here must not end the refreshes, nor go unnoticed
                 logger.exception("could not refresh the projected times of %s", self.slug)
 
-    async def refresh_projections(self) -> bool:
-        """Re-render the current version if its projected times moved; whether it did."""
-        view = self._rendering.view
-        if view is None or view.live.status != LIVE or self._pending is not None or self._refetch:
-            return False
-        try:
-            event, etag = await self._api.get_event_if_changed(self.slug, self._event_etag)
-        except ApiError:
-            return False
+    def refresh_projections(self) -> bool:
+        """Re-render the current version if its projected times moved; whether they did."""
         current = self._rendering.view
-        # A state that moved on meanwhile brings its own programme: this read is not for it.
-        if event is None or current is None or not event.version == current.version == view.version:
+        if current is None or current.live.status != LIVE or self._overrun is None:
             return False
-        self._event, self._event_etag = event, etag
-        refreshed = show_view(event, current.live)
-        if refreshed.stamp <= current.stamp:
+        refreshed = self.view()
+        if refreshed is None or refreshed.version != current.version or refreshed.stamp <= current.stamp:
             return False
         self._publish(refreshed)
         return True
@@ -403,15 +398,19 @@ class HubRegistry:
 
 
 def hub_factory(
-    api: ApiClient, renderer: Renderer, api_ws_url: str, *, projection_refresh_seconds: float = 15.0
+    renderer: Renderer,
+    api_ws_url: str,
+    *,
+    now: Callable[[], datetime],
+    projection_refresh_seconds: float = 15.0,
 ) -> HubFactory:
     def make(slug: str) -> EventHub:
-        feed = LiveFeed(f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws")
+        feed = LiveFeed(f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws?include=programme")
         return EventHub(
             slug,
-            api=api,
             feed=feed,
             renderer=renderer,
+            now=now,
             projection_refresh_seconds=projection_refresh_seconds,
         )
 

@@ -113,9 +113,9 @@ def create_app(
     renderer = Renderer(now_ms=clock.now_ms)
     hubs = HubRegistry(
         hub_factory(
-            api,
             renderer,
             settings.api_ws_url,
+            now=clock.now,
             projection_refresh_seconds=settings.projection_refresh_seconds,
         ),
         linger_seconds=settings.hub_linger_seconds,

@@ -6,7 +6,7 @@ backend must not break an older frontend in the middle of a show.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +120,45 @@ class LiveState(_ApiModel):
     next_item: Item | None = None
     drift_seconds: float = 0
     projected_end: datetime | None = None
+
+
+class Overrun(_ApiModel):
+    """How the projected times of a pushed programme follow the clock (docs/live-websocket.md):
+    each one, at a later `now`, is max(T, now + lead). Leads in seconds."""
+
+    show_end: int | None = None
+    segment_starts: dict[str, int] = Field(default_factory=dict)
+    segment_ends: dict[str, int] = Field(default_factory=dict)
+    item_starts: dict[str, int] = Field(default_factory=dict)
+
+    def follow(self, event: Event, now: datetime) -> Event:
+        """`event` with its projected times as they stand at `now`."""
+
+        def moved(moment: datetime | None, lead: int | None) -> datetime | None:
+            if moment is None or lead is None:
+                return moment
+            return max(moment, now + timedelta(seconds=lead))
+
+        segments = [
+            segment.model_copy(
+                update={
+                    "projected_start": moved(segment.projected_start, self.segment_starts.get(segment.id)),
+                    "projected_end": moved(segment.projected_end, self.segment_ends.get(segment.id)),
+                    "items": [
+                        item.model_copy(
+                            update={
+                                "projected_start": moved(item.projected_start, self.item_starts.get(item.id))
+                            }
+                        )
+                        for item in segment.items
+                    ],
+                }
+            )
+            for segment in event.segments
+        ]
+        return event.model_copy(
+            update={"segments": segments, "projected_end": moved(event.projected_end, self.show_end)}
+        )
 
 
 class TimelineEntry(_ApiModel):

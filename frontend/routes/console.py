@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -14,8 +12,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
-from frontend.presenter import show_view
+from frontend.models import ENDED, LiveState
+from frontend.refusals import PRESS_REFUSALS, press_refusal
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
 from frontend.services import Services, check_slug, services_of
@@ -132,25 +130,28 @@ async def _send_press(
         current = conflict.live or await _live_or_none(services, slug)
         if current is None:
             return _flash(services, f"« {press.label} » n'a pas pu être appliqué. Rechargez la page.", 409)
-        if current.version != press.expected_version:
+        if conflict.code == "version_conflict" or current.version != press.expected_version:
             message = (
                 f"Un autre modérateur a agi avant vous : le direct est passé à la version {current.version}. "
                 f"Votre commande « {press.label} » n'a pas été appliquée ; l'état à jour est affiché, "
                 "vérifiez-le avant de recommencer."
             )
         else:
-            message = f"« {press.label} » n'est pas possible maintenant : {_why_not(press, current)}"
+            message = f"« {press.label} » n'est pas possible maintenant : {press_refusal(conflict.code)}"
         return await _state_answer(services, slug, current, message, "warning", 409)
     except Unauthorized:
         await services.sessions.delete(moderator.id)
         return _session_expired(request, slug)
     except Forbidden:
         return _flash(services, "Votre compte n'a pas le droit de piloter ce direct.", 403, "error")
-    except NotFound:
-        return _flash(
-            services, "Ce moment n'existe plus dans le programme : rechargez la page.", 404, "error"
-        )
-    except Invalid:
+    except NotFound as missing:
+        if missing.code == "unknown_item":
+            return _flash(services, f"« {press.label} » : {press_refusal(missing.code)}", 404, "error")
+        return _flash(services, "Ce direct n'existe plus : rechargez la page.", 404, "error")
+    except Invalid as invalid:
+        if invalid.code in PRESS_REFUSALS:
+            message = f"« {press.label} » n'est pas possible : {press_refusal(invalid.code)}"
+            return _flash(services, message, 422)
         return _flash(services, "Commande refusée par la régie : rechargez la page.", 422, "error")
     except ApiUnavailable:
         return _flash(
@@ -167,15 +168,13 @@ async def _state_answer(
     services: Services, slug: str, live: LiveState, message: str, level: str, status: int
 ) -> Response:
     """The flash, then the console's fragments for `live`: the very bytes its viewers receive."""
-    hub = services.hubs.get(slug)
-    if hub is not None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(3):
-                await hub.advance(live)
-        fragments = hub.rendering.messages.get("console", "")
-    else:
-        event = await services.api.get_event(slug)
-        fragments = services.renderer.console_fragments(show_view(event, live))
+    # The event's hub, which the console's own socket normally holds open already: it renders
+    # `live` with the programme the backend pushed, so the answer waits for no read.
+    hub = services.hubs.acquire(slug)
+    try:
+        fragments = (await hub.advance(live)).messages.get("console", "")
+    finally:
+        services.hubs.release(slug)
     body = services.renderer.flash(message, level=level) + fragments
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -198,30 +197,11 @@ def _done(press: Press, live: LiveState) -> str:
     return f"À l'antenne : {title} (version {live.version})."
 
 
-def _why_not(press: Press, live: LiveState) -> str:
-    if press.action == "start":
-        return "le direct a déjà commencé." if live.status == LIVE else "le direct est terminé."
-    if live.status == SCHEDULED:
-        return "le direct n'a pas encore commencé ; démarrez-le d'abord."
-    if live.status == ENDED:
-        return "le direct est terminé."
-    if press.action == "next" and live.next_item is None:
-        return "c'est le dernier moment du programme ; utilisez « Terminer » pour finir le direct."
-    if press.action == "previous":
-        return "vous êtes déjà au premier moment du programme."
-    if press.action == "reveal":
-        return "cet invité est déjà révélé."
-    if press.action == "goto":
-        return "ce moment est déjà à l'antenne."
-    return "l'état du direct ne le permet pas."
-
-
 def _parse_press(action: str | None, version: str | None, target: str | None) -> Press | None:
     if action not in ACTIONS or version is None or not version.isdigit():
         return None
+    # Whether the action needs a target is the show's rule: the API says so (`target_required`).
     target = (target or "").strip() or None
-    if action in {"goto", "reveal"} and target is None:
-        return None
     return Press(action=action, expected_version=int(version), target=target)
 
 

@@ -122,3 +122,24 @@ HIDDEN = {
         "announcement": CANARY_ANNOUNCEMENT,
     }
 }
+
+
+def document() -> dict[str, Any]:
+    """The same programme as a programme document (what `PUT` and `regie import` read), with the
+    mystery guest's secrets under `hidden`: the real backend serves it as `programme()` shows."""
+    public = programme()
+    keep = ("slug", "title", "subtitle", "description", "location", "timezone", "starts_at", "ends_at")
+    data: dict[str, Any] = {key: public[key] for key in keep}
+    data.update(organiser=public["organiser"], partners=public["partners"])
+    data["segments"] = []
+    for segment in public["segments"]:
+        items = []
+        for item in segment["items"]:
+            entry = {k: item[k] for k in ("id", "kind", "title", "description", "planned_start", "speakers")}
+            if item["mystery"]:
+                entry.update(mystery=True, teaser=item["teaser"], hidden=HIDDEN[item["id"]])
+            items.append(entry)
+        data["segments"].append(
+            {k: segment[k] for k in ("id", "title", "planned_start", "planned_end")} | {"items": items}
+        )
+    return data

@@ -1,5 +1,5 @@
 """Login, sessions, CSRF, throttling and the console's presses, through the frontend's HTTP
-interface (httpx on the ASGI app) against the fake backend."""
+interface (httpx on the ASGI app) against the real backend."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import re
 import httpx
 import programme_samples as samples
 import pytest
-from fake_backend import USERS, FakeShow
+from backend import USER_PASSWORD, Backend
 from html_text import form_token, visible_text
 
 CONSOLE = f"/events/{samples.SLUG}/console"
 CONTROL = f"{CONSOLE}/control"
-PASSWORD = USERS["regie"]
+PASSWORD = USER_PASSWORD
 
 
 def console_token(html: str) -> str:
@@ -95,7 +95,7 @@ async def test_the_api_token_never_reaches_the_browser(client: httpx.AsyncClient
     answer = await log_in(client)
     console = await client.get(CONSOLE)
     for text in (answer.headers.get("set-cookie", ""), console.text, str(client.cookies)):
-        assert "fake-token-moderator" not in text
+        assert "bearer" not in text.lower() and "access_token" not in text
 
 
 async def test_login_without_its_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
@@ -120,43 +120,101 @@ async def test_wrong_passwords_are_throttled(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_press_moves_the_show_and_answers_with_the_new_state(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
     token = await open_console(client)
-    answer = await press(client, token, "start", show.version)
+    answer = await press(client, token, "start", 0)
     assert answer.status_code == 200
     assert visible_text(answer.text, "console-flash") == (
-        "Le direct a commencé : « Accueil » est à l'antenne (version 2)."
+        "Le direct a commencé : « Accueil » est à l'antenne (version 1)."
     )
-    assert "Version 2" in visible_text(answer.text, "console-state")
+    assert "Version 1" in visible_text(answer.text, "console-state")
     assert 'hx-swap-oob="true"' in answer.text
-    assert (show.status, show.version) == ("live", 2)
+    live = await backend.live()
+    assert (live["status"], live["version"]) == ("live", 1)
+
+
+async def test_the_answer_to_a_press_reads_no_programme(client: httpx.AsyncClient, backend: Backend) -> None:
+    """The console's answer is rendered from the push: the frontend asks the backend for the
+    press and nothing else, and the answer already shows the revealed guest."""
+    token = await open_console(client)
+    assert (await press(client, token, "start", 0)).status_code == 200
+    assert (await press(client, token, "goto", 1, "mystere")).status_code == 200
+    assert backend.faults is not None
+    before = +backend.faults.requests
+    answer = await press(client, token, "reveal", 2, "mystere")
+    assert answer.status_code == 200
+    assert samples.CANARY_NAME in visible_text(answer.text, "console-state") + visible_text(
+        answer.text, "console-programme"
+    )
+    asked = backend.faults.requests - before
+    assert dict(asked) == {("POST", f"/api/v1/events/{samples.SLUG}/control"): 1}
 
 
 async def test_a_press_on_an_old_version_is_told_another_moderator_acted(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
     token = await open_console(client)
-    assert (await press(client, token, "start", 1)).status_code == 200
-    assert (await press(client, token, "next", 2)).status_code == 200
-    answer = await press(client, token, "next", 2)  # a second console, still on version 2
+    assert (await press(client, token, "start", 0)).status_code == 200
+    assert (await press(client, token, "next", 1)).status_code == 200
+    answer = await press(client, token, "next", 1)  # a second console, still on version 1
     assert answer.status_code == 409
     assert visible_text(answer.text, "console-flash").startswith(
-        "Un autre modérateur a agi avant vous : le direct est passé à la version 3. "
+        "Un autre modérateur a agi avant vous : le direct est passé à la version 2. "
         "Votre commande « Suivant » n'a pas été appliquée"
     )
-    assert "Version 3" in visible_text(answer.text, "console-state")
+    assert "Version 2" in visible_text(answer.text, "console-state")
     assert "Les résultats de l'étude" in visible_text(answer.text, "console-state")
-    assert show.version == 3
+    assert await backend.version() == 2
 
 
-async def test_a_press_that_does_not_fit_says_why(client: httpx.AsyncClient, show: FakeShow) -> None:
+async def test_a_press_that_does_not_fit_says_why(client: httpx.AsyncClient, backend: Backend) -> None:
     token = await open_console(client)
-    answer = await press(client, token, "next", show.version)
+    answer = await press(client, token, "next", 0)
     assert answer.status_code == 409
     assert visible_text(answer.text, "console-flash") == (
         "« Suivant » n'est pas possible maintenant : le direct n'a pas encore commencé ; démarrez-le d'abord."
     )
+
+
+@pytest.mark.parametrize(
+    ("presses", "refused", "flash"),
+    [
+        (
+            [("start", "")],
+            ("start", ""),
+            "« Démarrer » n'est pas possible maintenant : le direct a déjà commencé.",
+        ),
+        (
+            [("start", "")],
+            ("previous", ""),
+            "« Précédent » n'est pas possible maintenant : vous êtes déjà au premier moment du programme.",
+        ),
+        (
+            [("start", ""), ("reveal", "mystere")],
+            ("reveal", "mystere"),
+            "« Révéler » n'est pas possible maintenant : cet invité est déjà révélé.",
+        ),
+        (
+            [("start", "")],
+            ("goto", ""),
+            "« Aller à » n'est pas possible : choisissez d'abord le moment visé dans le programme.",
+        ),
+    ],
+)
+async def test_each_refusal_is_said_in_french_from_its_code(
+    client: httpx.AsyncClient,
+    backend: Backend,
+    presses: list[tuple[str, str]],
+    refused: tuple[str, str],
+    flash: str,
+) -> None:
+    token = await open_console(client)
+    for version, (action, target) in enumerate(presses):
+        assert (await press(client, token, action, version, target)).status_code == 200
+    answer = await press(client, token, refused[0], len(presses), refused[1])
+    assert answer.status_code in (409, 422)
+    assert visible_text(answer.text, "console-flash") == flash
 
 
 @pytest.mark.parametrize(
@@ -167,16 +225,16 @@ async def test_a_press_that_does_not_fit_says_why(client: httpx.AsyncClient, sho
     ],
 )
 async def test_a_press_without_a_valid_csrf_token_is_refused(
-    client: httpx.AsyncClient, show: FakeShow, headers: dict[str, str]
+    client: httpx.AsyncClient, backend: Backend, headers: dict[str, str]
 ) -> None:
     await open_console(client)
     answer = await client.post(CONTROL, data={"action": "start", "expected_version": "1"}, headers=headers)
     assert answer.status_code == 403
     assert "Cette page a expiré" in visible_text(answer.text, "console-flash")
-    assert show.status == "scheduled"
+    assert (await backend.live())["status"] == "scheduled"
 
 
-async def test_a_press_from_another_site_is_refused(client: httpx.AsyncClient, show: FakeShow) -> None:
+async def test_a_press_from_another_site_is_refused(client: httpx.AsyncClient, backend: Backend) -> None:
     token = await open_console(client)
     answer = await client.post(
         CONTROL,
@@ -184,7 +242,7 @@ async def test_a_press_from_another_site_is_refused(client: httpx.AsyncClient, s
         headers={"HX-Request": "true", "X-CSRF-Token": token, "Origin": "https://evil.example"},
     )
     assert answer.status_code == 403
-    assert show.status == "scheduled"
+    assert (await backend.live())["status"] == "scheduled"
 
 
 async def test_an_expired_session_sends_the_console_to_the_login(client: httpx.AsyncClient) -> None:
@@ -195,20 +253,19 @@ async def test_an_expired_session_sends_the_console_to_the_login(client: httpx.A
     assert answer.headers["hx-redirect"] == f"/login?next={CONSOLE}&notice=expired"
 
 
-async def test_a_malformed_press_is_refused_in_french(client: httpx.AsyncClient, show: FakeShow) -> None:
+async def test_a_malformed_press_is_refused_in_french(client: httpx.AsyncClient, backend: Backend) -> None:
     token = await open_console(client)
-    answer = await press(client, token, "explode", show.version)
+    answer = await press(client, token, "explode", 0)
     assert answer.status_code == 400
     assert "Commande incomprise" in visible_text(answer.text, "console-flash")
 
 
 async def test_a_backend_that_does_not_answer_gives_french_messages_not_errors(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
     token = await open_console(client)
-    show.control_delay = 1.5  # longer than the frontend's timeout of its API calls
-    answer = await press(client, token, "start", show.version)
-    show.control_delay = 0
+    await backend.stop()  # the backend goes away between the page and the press
+    answer = await press(client, token, "start", 0)
     assert answer.status_code == 503
     assert "La régie ne répond pas" in visible_text(answer.text, "console-flash")
     assert "Traceback" not in answer.text

@@ -7,7 +7,7 @@ import re
 
 import httpx
 import programme_samples as samples
-from fake_backend import FakeShow
+from backend import Backend
 from html_text import attributes, visible_text
 from test_frontend_render import view_at
 from test_frontend_sockets import receive_state, ws_url
@@ -56,13 +56,12 @@ async def test_the_overlay_page_is_transparent_and_connects_to_its_socket(client
     assert "<script>" not in page.text  # the CSP allows no inline script
 
 
-async def test_the_overlay_socket_pushes_the_third_on_each_change(web_url: str, show: FakeShow) -> None:
+async def test_the_overlay_socket_pushes_the_third_on_each_change(web_url: str, backend: Backend) -> None:
     async with connect(ws_url(web_url, f"{OVERLAY}/ws"), origin=web_url) as socket:
         first = await receive_state(socket)
         assert re.match(r'\s*<div id="overlay-third"', first)
         assert "live-link" not in first  # never a word about the connection on the video
-        assert show.apply("start", None) is None
-        show.publish()
+        await backend.press("start")
         assert "Charles HEIDSIECK Président, Le RAMEAU" in visible_text(
             await receive_state(socket), "overlay-third"
         )
@@ -102,9 +101,9 @@ async def test_live_and_replay_pages_link_every_export_on_the_public_api_url(api
 
 
 async def test_the_replay_video_has_a_chapters_track_served_by_this_site(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
-    show.programme["replay_url"] = "https://videos.example.org/soiree.mp4"
+    await backend.replace(replay_url="https://videos.example.org/soiree.mp4")
     html = (await client.get(f"/events/{samples.SLUG}/replay")).text
     [track] = re.findall(r"<track [^>]+>", html)
     assert 'kind="chapters"' in track and f'src="/events/{samples.SLUG}/chapters.vtt"' in track

@@ -4,16 +4,20 @@ and states ordered by programme revision, so a reset backend is followed, not ig
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import programme_samples as samples
-from fake_backend import FakeShow, create_fake_api, serve
+from backend import Backend
 from html_text import attributes, visible_text
-from test_frontend_hub import Browser, act, running_hub, until, watching
+from test_frontend_hub import Browser, running_hub, until, watching
 from test_frontend_render import view_at
 
+from app.cli import import_programmes
+from app.domain.programme import parse_programme
 from frontend.models import Event
 from frontend.presenter import show_view
 from frontend.render import Renderer
@@ -91,64 +95,74 @@ def test_the_order_of_states_grows_with_projections_within_a_version() -> None:
             assert attrs == (str(view.version), str(view.epoch), str(view.stamp))
 
 
+PLANNED_START = datetime(2020, 11, 23, 18, 0, tzinfo=UTC)
+
+
 async def test_the_replay_page_of_a_live_show_gives_estimated_times(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
-    assert show.apply("start", None) is None
-    show.projections = LATE
+    backend.clock.fixed = PLANNED_START
+    await backend.press("start")
+    # The welcome's stretch (planned 19 h 00 – 20 h 00 in Paris) runs seven minutes over.
+    backend.clock.fixed = PLANNED_START + timedelta(hours=1, minutes=7)
     text = visible_text((await client.get(f"/events/{samples.SLUG}/replay")).text)
     assert "fin prévu 21 h 00 → 21 h 07" in text
     assert "Clôture 20 h 00 estimé 20 h 07" in text
 
 
-async def test_the_hub_re_renders_when_projections_move_without_a_press(show: FakeShow, api_url: str) -> None:
+async def test_the_hub_moves_projections_with_the_clock_without_a_press_or_a_read(backend: Backend) -> None:
     browser = Browser()
-    async with running_hub(api_url, projection_refresh_seconds=0.05) as hub, watching(hub, browser):
-        act(show, "start")
-        await until(lambda: browser.version == 2)
+    now = [PLANNED_START + timedelta(seconds=30)]
+    backend.clock.fixed = PLANNED_START
+    async with (
+        running_hub(backend.url, now=lambda: now[0], projection_refresh_seconds=0.05) as hub,
+        watching(hub, browser),
+    ):
+        await backend.press("start")
+        await until(lambda: browser.version == 1)
         renders = hub.renders
-        await until(lambda: show.not_modified >= 2)  # polled, nothing moved: no render
+        await asyncio.sleep(0.2)  # refreshed several times, nothing moved: no render
         assert hub.renders == renders
 
-        show.projections = LATE  # the first item overruns: everything after it slides
+        now[0] = PLANNED_START + timedelta(hours=1, minutes=7)  # the welcome overruns: all slides
         await until(lambda: "20 h 07" in visible_text(browser.states[-1], "live-programme"))
         [attrs] = attributes(browser.states[-1], "live-status")
-        assert attrs["data-version"] == "2"
+        assert attrs["data-version"] == "1"
         stamp = int(attrs["data-stamp"] or 0)
         assert stamp > 0
 
-        show.projections = {**LATE, "end": "2020-11-23T20:09:00Z"}
+        now[0] = PLANNED_START + timedelta(hours=1, minutes=9)
         await until(lambda: "21 h 09" in visible_text(browser.states[-1], "live-status"))
         [attrs] = attributes(browser.states[-1], "live-status")
-        assert (attrs["data-version"], int(attrs["data-stamp"] or 0) > stamp) == ("2", True)
+        assert (attrs["data-version"], int(attrs["data-stamp"] or 0) > stamp) == ("1", True)
+    assert backend.reads_of_programme() == 0
 
 
-async def test_a_backend_reset_to_lower_versions_is_followed_after_reconnecting(show: FakeShow) -> None:
+async def test_a_backend_reset_to_lower_versions_is_followed_after_reconnecting(
+    backend: Backend, frontend_template: Path, tmp_path: Path
+) -> None:
     """The database was reset and the programme imported again: versions restart, and the pages
     take them (a newer programme revision) instead of ignoring them as old messages."""
-    show.updated_at = "2020-11-01T10:00:00Z"
     for action in ("start", "next", "next"):
-        assert show.apply(action, None) is None
+        await backend.press(action)
     browser = Browser()
-    backend = serve(create_fake_api(show))
-    url = await backend.__aenter__()
-    port = int(url.rsplit(":", 1)[1])
-    try:
-        async with running_hub(url) as hub, watching(hub, browser):
-            await until(lambda: browser.version == 4)
-            before = attributes(browser.states[-1], "live-status")[0]
-            await backend.__aexit__(None, None, None)
+    async with running_hub(backend.url) as hub, watching(hub, browser):
+        await until(lambda: browser.version == 3)
+        before = attributes(browser.states[-1], "live-status")[0]
+        await backend.stop()
 
-            fresh = FakeShow()  # a new database: version 1, the show not started
-            fresh.updated_at = "2020-11-20T09:00:00Z"
-            async with serve(create_fake_api(fresh), port=port):
-                await until(lambda: browser.version == 1)
-                after = attributes(browser.states[-1], "live-status")[0]
-                assert int(after["data-epoch"] or 0) > int(before["data-epoch"] or 0)
-                assert "Le direct n'a pas encore commencé." in visible_text(browser.states[-1], "live-now")
-                act(fresh, "start")
-                await until(lambda: browser.version == 2)
-    finally:
-        with contextlib.suppress(Exception):
-            await backend.__aexit__(None, None, None)
-        await asyncio.sleep(0)
+        fresh_copy = tmp_path / "fresh.db"
+        shutil.copyfile(frontend_template, fresh_copy)
+        fresh = Backend(f"sqlite+aiosqlite:///{fresh_copy}", port=backend.port)
+        document = parse_programme(samples.document(), source="programme_samples")
+        await import_programmes(fresh.settings, [document])  # imported again: version 1
+        await fresh.start()
+        try:
+            await until(lambda: browser.version == 1)
+            after = attributes(browser.states[-1], "live-status")[0]
+            assert int(after["data-epoch"] or 0) > int(before["data-epoch"] or 0)
+            assert "Le direct n'a pas encore commencé." in visible_text(browser.states[-1], "live-now")
+            await fresh.press("start")
+            await until(lambda: browser.version == 2)
+        finally:
+            await fresh.close()

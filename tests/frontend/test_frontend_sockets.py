@@ -9,7 +9,8 @@ import re
 import httpx
 import programme_samples as samples
 import pytest
-from fake_backend import USERS, FakeShow, serve
+from backend import USER_PASSWORD, Backend
+from conftest import serve
 from html_text import form_token, visible_text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -18,7 +19,7 @@ from frontend.config import Settings
 from frontend.main import create_app
 
 CONSOLE = f"/events/{samples.SLUG}/console"
-PASSWORD = USERS["regie"]
+PASSWORD = USER_PASSWORD
 
 
 def ws_url(web_url: str, path: str) -> str:
@@ -40,17 +41,16 @@ async def drain(socket: ClientConnection) -> None:
 
 
 async def test_a_viewer_gets_the_whole_state_on_connect_and_every_change(
-    web_url: str, show: FakeShow
+    web_url: str, backend: Backend
 ) -> None:
     live = ws_url(web_url, f"/events/{samples.SLUG}/ws")
     async with connect(live, origin=web_url) as first, connect(live) as second:
         on_connect = [await receive_state(first), await receive_state(second)]
         assert on_connect[0] == on_connect[1]
         assert "Le direct n'a pas encore commencé." in visible_text(on_connect[0], "live-now")
-        assert re.search(r'id="live-status"[^>]*data-version="1"', on_connect[0])
+        assert re.search(r'id="live-status"[^>]*data-version="0"', on_connect[0])
 
-        assert show.apply("start", None) is None
-        show.publish()
+        await backend.press("start")
         updates = [await receive_state(first), await receive_state(second)]
         assert updates[0] == updates[1]
         assert "Accueil Charles HEIDSIECK" in visible_text(updates[0], "live-now")
@@ -92,12 +92,12 @@ async def test_the_console_socket_needs_a_session(web_url: str) -> None:
         cookie = f"regie_session={browser.cookies['regie_session']}"
     async with connect(console, origin=web_url, additional_headers={"Cookie": cookie}) as socket:
         state = await receive_state(socket)
-        assert "Version 1" in visible_text(state, "console-state")
+        assert "Version 0" in visible_text(state, "console-state")
         assert "csrf" not in state.lower()
 
 
 async def test_viewers_are_told_to_reconnect_when_the_frontend_stops(settings: Settings) -> None:
-    async with serve(create_app(settings)) as web_url:
+    async for web_url in serve(create_app(settings)):
         socket = await connect(ws_url(web_url, f"/events/{samples.SLUG}/ws"))
         await receive_state(socket)
     with pytest.raises(ConnectionClosed) as closed:
