@@ -3,10 +3,10 @@
 A live show draws many more reads than changes, and most readers ask for the same two documents
 (`/live` and the programme). Each process keeps, per event, the programme it last read and the
 public JSON made from it, so a read costs no query and no serialisation. An entry is dropped when
-this process learns that the show changed (a command it committed, a programme it replaced, a
-broadcast from another process) and in any case after `max_age`, which bounds how stale a read
-can be after a change this process was not told about (a `regie import` from the command line,
-a broadcast lost during a Redis outage).
+this process learns that the show changed (`app.services.changes.Shows.announce`: a change it
+committed, one another process committed and it noticed, a broadcast from another process) and in
+any case after `max_age`, which bounds how stale a read can be after a change this process was
+not told about (a broadcast lost during a Redis outage).
 """
 
 from __future__ import annotations

@@ -143,3 +143,32 @@ async def test_uvicorn_workers_share_the_show_through_redis(
                 assert viewer.disorder == []
     finally:
         await asyncio.to_thread(workers.stop)
+
+
+async def test_regie_import_reaches_the_viewers_of_every_backend_through_redis(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A command is a process of its own: with Redis it announces like a server does (no backend
+    polls the database then), so a programme imported while the show's pages are open reaches
+    every viewer at once."""
+    import copy
+    import uuid
+
+    from app.cli import import_programmes, read_programme
+    from app.config import Settings
+    from tests.conftest import REDIS_URL, programme_file
+    from tests.test_programme import MINIMAL
+
+    slug = f"import-redis-{uuid.uuid4().hex[:8]}"  # Redis channels are shared: a slug of its own
+    settings = Settings(database_url=cluster.database_url, broadcast_url=REDIS_URL)
+    document = copy.deepcopy(MINIMAL) | {"slug": slug}
+    await import_programmes(settings, [read_programme(programme_file(tmp_path, document))])
+    async with viewers(cluster.a.ws_url(slug), cluster.b.ws_url(slug)) as watching:
+        for viewer in watching:
+            await viewer.converge(0)
+        changed = document | {"title": "Importé pendant le direct"}
+        started = time.monotonic()
+        await import_programmes(settings, [read_programme(programme_file(tmp_path, changed, "again.yaml"))])
+        for viewer in watching:
+            await viewer.converge(1)
+        assert time.monotonic() - started < 2
