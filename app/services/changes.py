@@ -120,8 +120,10 @@ class Shows:
                 saved.version,
             )
             await self.announce(programme)
-        elif self._snapshots is not None:
-            self._snapshots.keep(programme)
+        else:
+            self._announced.setdefault(saved.slug, saved.version)
+            if self._snapshots is not None:
+                self._snapshots.keep(programme)
         return saved, programme
 
     async def replace(
@@ -182,10 +184,11 @@ class Shows:
             rows = (await session.execute(select(Event.slug, Event.version))).all()  # type: ignore[call-overload]
         for slug, version in rows:
             known = self._announced.get(slug)
-            if note_only or known is None or version < known:
-                # A new event nobody can be watching yet, or a database reset: note it.
+            if note_only or (known is None and version == 0) or (known is not None and version < known):
+                # What was there before this process, a new event nobody can hold an older state
+                # of, or a database reset: note it.
                 self._announced[slug] = version
-            elif version > known:
+            elif known is None or version > known:
                 async with self._sessions() as session:
                     programme = await load_programme(session, slug)
                 logger.info("%s: version %d committed elsewhere, announced", slug, programme.event.version)
