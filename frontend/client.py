@@ -101,15 +101,6 @@ class ApiClient:
     async def get_event(self, slug: str) -> Event:
         return Event.model_validate(await self._get_json(_path(slug)))
 
-    async def get_event_if_changed(self, slug: str, etag: str | None) -> tuple[Event | None, str | None]:
-        """The event unless it is still the representation `etag` names (then None): a poller pays
-        for a 304 until the programme or its projected times change."""
-        headers = {"If-None-Match": etag} if etag else {}
-        response = await self._send("GET", _path(slug), headers=headers, not_modified_ok=True)
-        if response.status_code == 304:
-            return None, etag
-        return Event.model_validate(_json(response)), response.headers.get("ETag")
-
     async def server_time(self) -> datetime:
         """The backend's clock (`GET /api/v1/time`, never cached)."""
         payload = await self._get_json("/api/v1/time")
@@ -157,14 +148,12 @@ class ApiClient:
         """A non-JSON read of the API (an export), relayed as is."""
         return await self._send("GET", path)
 
-    async def _send(
-        self, method: str, path: str, *, not_modified_ok: bool = False, **kwargs: Any
-    ) -> httpx.Response:
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
             raise ApiUnavailable(0, f"{method} {path}: {error!r}") from error
-        if response.is_success or (not_modified_ok and response.status_code == 304):
+        if response.is_success:
             return response
         raise _error_for(response)
 

@@ -9,6 +9,7 @@ import httpx
 import programme_samples as samples
 import pytest
 from backend import USER_PASSWORD, Backend
+from fastapi import FastAPI
 from html_text import form_token, visible_text
 
 CONSOLE = f"/events/{samples.SLUG}/console"
@@ -134,9 +135,13 @@ async def test_a_press_moves_the_show_and_answers_with_the_new_state(
     assert (live["status"], live["version"]) == ("live", 1)
 
 
-async def test_the_answer_to_a_press_reads_no_programme(client: httpx.AsyncClient, backend: Backend) -> None:
+async def test_the_answer_to_a_press_reads_no_programme(
+    client: httpx.AsyncClient, app: FastAPI, backend: Backend
+) -> None:
     """The console's answer is rendered from the push: the frontend asks the backend for the
     press and nothing else, and the answer already shows the revealed guest."""
+    hubs = app.state.services.hubs
+    hubs.acquire(samples.SLUG)  # what the console page's own socket does while it is open
     token = await open_console(client)
     assert (await press(client, token, "start", 0)).status_code == 200
     assert (await press(client, token, "goto", 1, "mystere")).status_code == 200
@@ -148,6 +153,7 @@ async def test_the_answer_to_a_press_reads_no_programme(client: httpx.AsyncClien
         answer.text, "console-programme"
     )
     asked = backend.faults.requests - before
+    hubs.release(samples.SLUG)
     assert dict(asked) == {("POST", f"/api/v1/events/{samples.SLUG}/control"): 1}
 
 

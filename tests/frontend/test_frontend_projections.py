@@ -154,8 +154,9 @@ async def test_a_backend_reset_to_lower_versions_is_followed_after_reconnecting(
         fresh_copy = tmp_path / "fresh.db"
         shutil.copyfile(frontend_template, fresh_copy)
         fresh = Backend(f"sqlite+aiosqlite:///{fresh_copy}", port=backend.port)
-        document = parse_programme(samples.document(), source="programme_samples")
-        await import_programmes(fresh.settings, [document])  # imported again: version 1
+        again = samples.document() | {"subtitle": "Deuxième essai"}
+        document = parse_programme(again, source="programme_samples")
+        await import_programmes(fresh.settings, [document])  # imported again, changed: version 1
         await fresh.start()
         try:
             await until(lambda: browser.version == 1)
