@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.api import auth, control, errors, events, exports, live, revisions, timesync
+from app.api import auth, control, errors, events, exports, live, resources, revisions, timesync
 from app.api.caching import ConditionalGetMiddleware
 from app.api.hot_reads import HotReads
 from app.client_address import trust_forwarded_headers
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     trust_forwarded_headers(app, settings.trusted_proxies)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (events, revisions, live, control, auth, exports, timesync):
+    for module in (events, revisions, resources, live, control, auth, exports, timesync):
         api.include_router(module.router)
     app.include_router(api)
 

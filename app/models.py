@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -121,6 +122,10 @@ class Item(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     hidden_announcement: str | None = Field(default=None, sa_column=Column(Text))
+    # Links to documents (`{title, url}`); uploaded files are `Resource` rows.
+    resources: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -158,6 +163,27 @@ class ProgrammeRevision(SQLModel, table=True):
     actor: str | None = Field(default=None, sa_column=Column(String(80)))
     changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     restored_from: int | None = Field(default=None, sa_column=Column(Integer))
+
+
+class Resource(SQLModel, table=True):
+    """A file handed out with an item (a PDF, an image, a slide deck), kept in the database so
+    that every backend process serves it. Belongs to the event and names its item by id, so a
+    save of the programme (which rewrites the item rows) keeps it."""
+
+    __tablename__ = "resource"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    item_id: str = Field(sa_column=Column(String(80), nullable=False))
+    title: str = Field(sa_column=Column(String(500), nullable=False))
+    filename: str = Field(sa_column=Column(String(255), nullable=False))
+    content_type: str = Field(sa_column=Column(String(128), nullable=False))
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
 
 
 class User(SQLModel, table=True):

@@ -31,6 +31,20 @@ class SpeakerPublic(_Public):
     organisation: str | None = None
 
 
+class ResourcePublic(_Public):
+    id: str
+    title: str
+    url: str = Field(description="A link, or `/api/v1/resources/{id}` for an uploaded file.")
+    content_type: str | None = Field(
+        description="An uploaded file's type, checked by its content; null for a link."
+    )
+    size: int | None = Field(description="An uploaded file's size in bytes; null for a link.")
+
+
+def resource_url(resource_id: str) -> str:
+    return f"/api/v1/resources/{resource_id}"
+
+
 class ItemPublic(_Public):
     id: str
     position: int
@@ -47,6 +61,10 @@ class ItemPublic(_Public):
     revealed_at: datetime | None
     teaser: str | None
     announcement: str | None = Field(description="Null for a mystery item until its reveal.")
+    resources: list[ResourcePublic] = Field(
+        default_factory=list,
+        description="Documents for this item; empty for a mystery item until its reveal.",
+    )
     projected_start: datetime | None = Field(
         default=None,
         description="While the show is live, when this item should now start, if it has a planned time "
@@ -204,8 +222,24 @@ def public_item(
         revealed_at=revealed_at,
         teaser=item.teaser,
         announcement=item.hidden_announcement if item.mystery and secret_out else None,
+        resources=public_resources(programme, item) if secret_out else [],
         projected_start=projection.item_starts.get(item.id) if projection else None,
     )
+
+
+def public_resources(programme: Programme, item: Item) -> list[ResourcePublic]:
+    """An item's links, then its uploaded files (call only once the item's secret may be out)."""
+    links = [
+        ResourcePublic(id=f"{item.id}-link-{n}", title=r["title"], url=r["url"], content_type=None, size=None)
+        for n, r in enumerate(item.resources, start=1)
+    ]
+    files = [
+        ResourcePublic(
+            id=f.id, title=f.title, url=resource_url(f.id), content_type=f.content_type, size=f.size
+        )
+        for f in programme.content.files_by_item.get(item.id, ())
+    ]
+    return links + files
 
 
 def segment_summary(

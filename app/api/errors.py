@@ -114,6 +114,8 @@ _DESCRIPTIONS = {
     404: "Unknown event, or unknown item `target`.",
     409: "The show moved on, or the action does not fit its state.",
     412: "`If-Match` names a version that is no longer current; nothing changed.",
+    413: "The body (a file) is larger than allowed; nothing was read or stored.",
+    415: "The body or the file is of a type this does not take.",
     422: "The body or the parameters are malformed: `detail` says how, `errors` lists each problem.",
     429: "Too many requests from this client; `Retry-After` says when to try again.",
     503: "The database is unreachable for a moment; try again.",

@@ -32,6 +32,7 @@ async def export_data(request: Request, session: SessionDep, slug: str, now: dat
         timeline=tuple(timeline_entry_public(entry, started_at=started_at) for entry in entries),
         event_url=_event_url(request, event),
         now=now,
+        api_base=str(request.base_url).rstrip("/"),
     )
 
 

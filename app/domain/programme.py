@@ -56,6 +56,16 @@ class Hidden(_Document):
     announcement: LongText | None = None
 
 
+Url = Annotated[str, Field(pattern=r'^https?://[^\s<>"]+$', max_length=2000)]
+
+
+class ResourceLink(_Document):
+    """A document handed out with an item, by link (files are uploaded apart: POST …/resources)."""
+
+    title: Text
+    url: Url
+
+
 class ItemDocument(_Document):
     id: Identifier | None = None
     kind: str = Field(default="talk", pattern=r"^[a-z][a-z_]{1,31}$")
@@ -66,6 +76,11 @@ class ItemDocument(_Document):
     mystery: bool = False
     teaser: LongText | None = None
     hidden: Hidden | None = None
+    resources: list[ResourceLink] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Links to documents for this item; a mystery item's stay hidden until its reveal.",
+    )
 
     @model_validator(mode="after")
     def _mystery_keeps_its_secret_apart(self) -> Self:

@@ -30,6 +30,11 @@ class ExportData:
     timeline: tuple[TimelineEntryPublic, ...]
     event_url: str
     now: datetime
+    # Where the API answers (`http://host:port`), so that an uploaded document's link is absolute.
+    api_base: str = ""
+
+    def resource_url(self, url: str) -> str:
+        return self.api_base + url if url.startswith("/") else url
 
     @cached_property
     def zone(self) -> ZoneInfo:

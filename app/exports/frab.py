@@ -180,7 +180,7 @@ class ScheduleJsonExporter(Exporter):
                 }
                 for speaker in item.speakers
             ],
-            "links": [],
+            "links": [{"url": data.resource_url(r.url), "title": one_line(r.title)} for r in item.resources],
         }
 
 
@@ -252,4 +252,6 @@ class ScheduleXmlExporter(Exporter):
         persons = ET.SubElement(element, "persons")
         for speaker in item.speakers:
             ET.SubElement(persons, "person").text = speaker.name
-        ET.SubElement(element, "links")
+        links = ET.SubElement(element, "links")
+        for resource in item.resources:
+            ET.SubElement(links, "link", href=data.resource_url(resource.url)).text = one_line(resource.title)

@@ -19,12 +19,23 @@ from app.domain.edits import Changes
 from app.domain.programme import ProgrammeDocument
 from app.domain.refusals import Code, Refusal
 from app.domain.show import Action, Plan, PlannedItem, PlannedSegment, Run, Status
-from app.models import Event, Item, ProgrammeRevision, Segment, TimelineEntry, utcnow
+from app.models import Event, Item, ProgrammeRevision, Resource, Segment, TimelineEntry, utcnow
 
 
 class EventNotFound(Refusal, LookupError):
     def __init__(self, slug: str) -> None:
         super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFile:
+    """An uploaded file's description, without its bytes (read only by GET /resources/{id})."""
+
+    id: str
+    item_id: str
+    title: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,14 @@ class ProgrammeContent:
 
     segments: tuple[Segment, ...]
     items: tuple[Item, ...]
+    files: tuple[ResourceFile, ...] = ()
+
+    @cached_property
+    def files_by_item(self) -> dict[str, tuple[ResourceFile, ...]]:
+        grouped: dict[str, list[ResourceFile]] = {}
+        for file in self.files:
+            grouped.setdefault(file.item_id, []).append(file)
+        return {item_id: tuple(files) for item_id, files in grouped.items()}
 
     @cached_property
     def plan(self) -> Plan:
@@ -120,13 +139,24 @@ async def _load_content(session: AsyncSession, event_pk: int, *, detach: bool = 
     items = await session.execute(
         select(Item).where(Item.event_pk == event_pk).order_by(Item.segment_pk, Item.position)  # type: ignore[arg-type]
     )
+    files = await session.execute(
+        select(  # type: ignore[call-overload]
+            Resource.id, Resource.item_id, Resource.title, Resource.content_type, Resource.size
+        )
+        .where(Resource.event_pk == event_pk)
+        .order_by(Resource.pk)
+    )
     ordered_segments = tuple(segments.scalars())
     segment_rank = {segment.pk: rank for rank, segment in enumerate(ordered_segments)}
     ordered_items = tuple(sorted(items.scalars(), key=lambda i: (segment_rank[i.segment_pk], i.position)))
     if detach:
         # Shared across sessions from now on: detach them so no session ever refreshes or flushes them.
         session.expunge_all()
-    return ProgrammeContent(segments=ordered_segments, items=ordered_items)
+    return ProgrammeContent(
+        segments=ordered_segments,
+        items=ordered_items,
+        files=tuple(ResourceFile(*row) for row in files),
+    )
 
 
 async def load_timeline(session: AsyncSession, event: Event) -> list[TimelineEntry]:
@@ -309,6 +339,7 @@ def document_from_rows(event: Event, content: ProgrammeContent) -> ProgrammeDocu
                     "hidden": {"speakers": item.hidden_speakers, "announcement": item.hidden_announcement}
                     if item.mystery
                     else None,
+                    "resources": item.resources,
                 }
             )
         segments.append(
@@ -395,6 +426,7 @@ async def _insert_content(session: AsyncSession, event_pk: int, document: Progra
                     teaser=item_doc.teaser,
                     hidden_speakers=[s.model_dump() for s in hidden.speakers] if hidden else [],
                     hidden_announcement=hidden.announcement if hidden else None,
+                    resources=[r.model_dump() for r in item_doc.resources],
                 )
             )
     await session.flush()
