@@ -141,6 +141,18 @@ class ApiClient:
         )
         return LiveState.model_validate(_json(response))
 
+    async def editing(
+        self, method: str, path: str, *, token: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """An organiser's request (the editor), answered as it is: the editor shows each refusal
+        (412, 409 `item_started`, 422 with its located errors) next to what the organiser typed."""
+        try:
+            return await self._http.request(
+                method, path, headers={"Authorization": f"Bearer {token}", **(headers or {})}, **kwargs
+            )
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(0, f"{method} {path}: {error!r}") from error
+
     async def _get_json(self, path: str) -> Any:
         return _json(await self._send("GET", path))
 

@@ -96,3 +96,10 @@ def offset(seconds: float) -> str:
 def iso(moment: datetime) -> str:
     """The machine-readable form for `<time datetime>` and the page's clock scripts."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def file_size(size: int) -> str:
+    """`1,2 Mo`, `350 ko`: a document's size as a French reader writes it."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+    return f"{max(1, round(size / 1024))} ko"

@@ -21,7 +21,7 @@ from frontend.config import DEV_SECRET_KEY, Settings
 from frontend.errors import install_error_handlers
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.render import Renderer
-from frontend.routes import auth, console, pages
+from frontend.routes import auth, console, editor, pages
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
 from frontend.sessions import (
@@ -159,6 +159,7 @@ def create_app(
     )
     app.state.services = services
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    app.include_router(editor.router)
     app.include_router(pages.router)
     app.include_router(console.router)
     app.include_router(auth.router)

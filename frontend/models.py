@@ -26,6 +26,19 @@ class Speaker(_ApiModel):
     organisation: str | None = None
 
 
+class Resource(_ApiModel):
+    id: str
+    title: str
+    url: str
+    content_type: str | None = None
+    size: int | None = None
+
+    @property
+    def href(self) -> str:
+        """Uploaded files are served through this app (`/resources/{id}`); links go where they say."""
+        return self.url.removeprefix("/api/v1") if self.url.startswith("/api/v1/resources/") else self.url
+
+
 class Item(_ApiModel):
     id: str
     position: int = 0
@@ -44,6 +57,7 @@ class Item(_ApiModel):
     announcement: str | None = None
     # While the show is live: when this item should now start (only items with a planned time).
     projected_start: datetime | None = None
+    resources: list[Resource] = Field(default_factory=list)
 
     @property
     def secret(self) -> bool:

@@ -45,6 +45,7 @@ def make_environment() -> Environment:
         offset=formatting.offset,
         iso=formatting.iso,
         kind_label=lambda kind: KIND_LABELS.get(kind, kind.capitalize()),
+        filesize=formatting.file_size,
     )
     env.globals["late"] = projected_if_late
     env.globals["ui"] = env.get_template("_macros.html").module

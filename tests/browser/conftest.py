@@ -28,6 +28,7 @@ DINER = "diner-elus-entreprises-2020"
 WEBINAR = "odd17-en-pratique-2020"
 PASSWORD = "un mot de passe assez long"
 MODERATORS = ("alice", "bruno")
+ADMINS = ("claire", "damien")
 # Each test runs its own copy of this small programme, so tests never share a show's state.
 TEST_EVENTS = (
     "essai-viewer",
@@ -40,6 +41,9 @@ TEST_EVENTS = (
     "essai-away",
     "essai-horloge",
     "essai-overlay",
+    "essai-edit-live",
+    "essai-edit-two",
+    "essai-edit-docs",
 )
 # Minutes from now to each test programme's start: most start soon, so countdowns read as on the
 # night; the clock test's started ten minutes ago, so starting it makes the show run late.
@@ -232,6 +236,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             env,
             stdin=PASSWORD + "\n",
         )
+    for name in ADMINS:
+        _run([REGIE, "user", "add", name, "--role", "admin", "--password-stdin"], env, stdin=PASSWORD + "\n")
     api = Server(
         "regie api",
         [REGIE, "api", "--host", "127.0.0.1", "--port", str(api_port)],
