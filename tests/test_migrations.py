@@ -20,6 +20,7 @@ TABLES = {
     "user_account",
     "access_token",
     "programme_revision",
+    "resource",
 }
 
 

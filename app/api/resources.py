@@ -105,7 +105,7 @@ async def upload_resource(
             "description": "The file, with its type and a download name.",
             "content": {"application/pdf": {}},
         },
-        **responses(404, 503),
+        **responses(404, 422, 503),
     },
     summary="Download an item's document",
 )
@@ -127,7 +127,7 @@ async def get_resource(resource_id: ResourceId, sessions: SessionsDep, snapshots
 @router.delete(
     "/resources/{resource_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(401, 403, 404, 503),
+    responses=responses(401, 403, 404, 422, 503),
     summary="Remove an uploaded document (admin)",
 )
 async def delete_resource(
