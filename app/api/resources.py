@@ -34,6 +34,7 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file", "title"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "20 MB at most."},
                         "title": {"type": "string", "minLength": 1, "maxLength": 500},
@@ -49,7 +50,7 @@ _UPLOAD_BODY = {
     "/events/{slug}/items/{item_id}/resources",
     response_model=ResourcePublic,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 413, 415, 422, 503),
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 503),
     summary="Upload a document for an item: PDF, image or slide deck, 20 MB at most (admin)",
     description="The type is read from the file's content, not its name. A mystery item's documents "
     "stay hidden until its reveal.",
