@@ -154,7 +154,7 @@ def form_of(document: Mapping[str, Any]) -> ProgrammeForm:
 def parse_form(fields: Mapping[str, str]) -> ProgrammeForm:
     """The form as posted: event fields by name, segments and items by their numbered names."""
     form = ProgrammeForm(
-        values={k: fields.get(k, "") for k in (*EVENT_FIELDS, "starts_at", "ends_at", "partners")}
+        values={k: fields.get(k, "") for k in (*EVENT_FIELDS, "starts_at", "ends_at", "partners", "see_also")}
     )
     segments: dict[int, SegmentForm] = {}
     items: dict[tuple[int, int], ItemForm] = {}
@@ -226,6 +226,7 @@ def document_of(form: ProgrammeForm) -> dict[str, Any]:
     document["starts_at"] = _utc(form.get("starts_at"), zone)
     document["ends_at"] = _utc(form.get("ends_at"), zone)
     document["partners"] = [line.strip() for line in form.get("partners").splitlines() if line.strip()]
+    document["see_also"] = [line.strip() for line in form.get("see_also").splitlines() if line.strip()]
     segments = []
     for segment in form.segments:
         items = []

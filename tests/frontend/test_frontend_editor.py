@@ -26,6 +26,7 @@ def posted(form: editor.ProgrammeForm) -> dict[str, str]:
 def test_a_document_goes_through_the_form_unchanged() -> None:
     data = copy.deepcopy(BASE)
     data["partners"] = ["Banque des Territoires", "MEDEF"]
+    data["see_also"] = ["rencontre-pionniers-2019"]
     data["segments"][0]["items"][1]["speakers"] = [
         {"name": "Anne ROBIN", "role": None, "organisation": "COMISIS"}
     ]
