@@ -244,7 +244,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[Any] | None = None, t
 
 @contextlib.contextmanager
 def regie_server(
-    *args: str, env: dict[str, str], health: str, log: Path
+    *args: str, env: dict[str, str], health: str, log: Path, **popen: Any
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `regie …` server process; killed (hard) at the end if still running."""
     with log.open("ab") as out:
@@ -255,6 +255,7 @@ def regie_server(
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             start_new_session=True,
+            **popen,
         )
     try:
         wait_until_serving(health, process)

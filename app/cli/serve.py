@@ -24,12 +24,13 @@ from app.cli.command import fail
 from app.cli.database import upgrade_schema
 from app.cli.programmes import seed_if_empty
 from app.config import Settings, get_settings
+from app.connections import GuardedServer, HeaderTimeoutProtocol
 from fanout.wire import ViewerProtocol
 
 log = logging.getLogger("regie")
 
 
-class _Server(uvicorn.Server):
+class _Server(GuardedServer):
     """A uvicorn server that leaves signals to `serve()`, so several can run in one process."""
 
     @contextlib.contextmanager
@@ -47,6 +48,8 @@ def server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.
         # uvicorn's websockets-sansio protocol, plus the fan-out's way to write pre-framed bytes
         # to each viewer's transport (fanout.wire).
         ws=ViewerProtocol,
+        # uvicorn's httptools protocol with a deadline on request headers (slowloris).
+        http=HeaderTimeoutProtocol,
         ws_per_message_deflate=False,
         lifespan="on",
         log_level="info",
@@ -132,7 +135,7 @@ def _loopback(host: str) -> str:
 def run_server(target: str, *, host: str, port: int, workers: int) -> None:
     config = server_config(target, host=host, port=port, factory=True, workers=workers)
     if workers == 1:
-        uvicorn.Server(config).run()
+        GuardedServer(config).run()
         return
     from uvicorn.supervisors import Multiprocess
 
