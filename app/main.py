@@ -17,6 +17,7 @@ from sqlalchemy import text
 from app.api import auth, control, errors, events, exports, live, resources, revisions, timesync
 from app.api.caching import ConditionalGetMiddleware
 from app.api.hot_reads import HotReads
+from app.api.request_limits import RequestLimits
 from app.client_address import trust_forwarded_headers
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=[]
     )
+    app.add_middleware(RequestLimits)
     trust_forwarded_headers(app, settings.trusted_proxies)
 
     api = APIRouter(prefix="/api/v1")

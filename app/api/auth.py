@@ -81,6 +81,11 @@ async def login(
             raise RequestValidationError(
                 [{"loc": ("body", field), "msg": f"longer than {limit} characters", "type": "too_long"}]
             )
+        if "\x00" in value:
+            # No user name holds one; PostgreSQL would refuse the query as an error of its own.
+            raise RequestValidationError(
+                [{"loc": ("body", field), "msg": "contains a NUL character", "type": "nul_character"}]
+            )
     throttle: Throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
     name = form.username.casefold()

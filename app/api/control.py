@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.api.deps import ClockDep, Moderator, ShowsDep
 from app.api.errors import responses
@@ -34,7 +34,10 @@ class ControlRequest(BaseModel):
     )
 
     action: show.CommandAction
-    expected_version: int = Field(ge=0, description="The version the moderator saw when pressing.")
+    # Strict: `"1"` or `true` is a client's bug to be told about, not a version to guess at.
+    expected_version: StrictInt = Field(
+        ge=0, le=2**53, description="The version the moderator saw when pressing (an integer)."
+    )
     target: str | None = Field(
         default=None,
         description="The item id, for `goto` and `reveal` (422 `target_required` without it); "

@@ -205,6 +205,11 @@ def install(app: FastAPI) -> None:
         return http_error(request, error)
 
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        if _bad_data(error):
+            # SQLSTATE class 22 (a NUL byte, a number out of range): bad input, not an outage.
+            return refusal_response(
+                Refusal(Code.INVALID_REQUEST, "A value in the request cannot be stored (a NUL character?).")
+            )
         logger.warning(
             "database unreachable during %s %s: %s", request.method, request.url.path, type(error).__name__
         )
@@ -224,3 +229,9 @@ def install(app: FastAPI) -> None:
         return refusal_response(
             Refusal(Code.INTERNAL_ERROR, "Something went wrong on our side; it has been logged.")
         )
+
+
+def _bad_data(error: Exception) -> bool:
+    """Whether the database refused a value of the request (SQLSTATE 22xxx, "data exception")."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")

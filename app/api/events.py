@@ -12,7 +12,7 @@ from app.api.deps import Admin, ClockDep, SessionDep, ShowsDep, SnapshotsDep
 from app.api.errors import ProgrammeRefused, responses
 from app.api.examples import example
 from app.domain.programme import ProgrammeError, parse_programme
-from app.domain.refusals import Code, Refusal
+from app.domain.refusals import Code, Refusal, quoted
 from app.public import EventPublic, EventSummary, TimelineEntryPublic, event_public, event_summary
 from app.public import timeline_entry_public as timeline_entry
 from app.services import programmes
@@ -76,6 +76,8 @@ def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> R
         "parameters": [IF_MATCH],
         "requestBody": {
             "required": True,
+            "description": "The programme document. Its `slug` may be left out; when given, it must "
+            "equal the path's `{slug}` (422 `invalid_document` otherwise).",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProgrammeDocument"}}},
         },
     },
@@ -93,7 +95,10 @@ async def put_event(
 ) -> EventPublic:
     data = {"slug": slug, **document}
     if data["slug"] != slug:
-        raise _refused(f"the body's `slug` « {data['slug']} » differs from the path's « {slug} »", [])
+        problem = (
+            f"the body's `slug` « {quoted(str(data['slug']))} » differs from the path's « {quoted(slug)} »"
+        )
+        raise _refused(problem, [problem])
     try:
         parsed = parse_programme(data, source="request body")
     except ProgrammeError as error:

@@ -14,6 +14,7 @@ from app.cli.command import fail
 from app.cli.database import database_errors, in_database, require_current_schema, upgrade_schema
 from app.config import Settings, get_settings
 from app.domain.programme import ProgrammeDocument, ProgrammeError, parse_programme
+from app.domain.programme_yaml import DocumentTooLarge, load_programme_yaml
 
 SEED_DIR = Path(__file__).parent.parent / "programmes"
 
@@ -27,7 +28,9 @@ def read_programme(path: Path) -> ProgrammeDocument:
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{path}: cannot be read ({error})")
     try:
-        data = yaml.safe_load(text)
+        data = load_programme_yaml(text)
+    except DocumentTooLarge as error:
+        fail(f"{path}: refused, nothing was stored: {error}")
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

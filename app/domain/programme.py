@@ -27,11 +27,28 @@ from pydantic import (
 
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+IDENTIFIER = r"^[a-z0-9][a-z0-9-]{0,79}$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+
+
+def is_slug(value: str) -> bool:
+    """Whether `value` could be an event's slug at all (what a lookup checks before any query)."""
+    return re.fullmatch(IDENTIFIER, value) is not None
+
+
+# Times a show can have. Beyond, converting to UTC or to the event's time zone overflows Python's
+# datetime (year 1 or 9999 with an offset), and nobody schedules a dinner there.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        converted = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("this time falls outside the calendar once converted to UTC") from None
+    if not EARLIEST_YEAR <= converted.year <= LATEST_YEAR:
+        raise ValueError(f"a programme's times fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return converted
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -39,8 +56,29 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 ITEM_KINDS = ("talk", "debate", "announcement", "closing", "welcome", "testimony", "break", "workshop")
 
 
+# Caps that keep a programme a programme: a document is validated whole, in memory, before anything
+# is stored, so its size is bounded here rather than left to whoever sends it.
+MAX_SEGMENTS = 100
+MAX_ITEMS_PER_SEGMENT = 100
+MAX_SPEAKERS_PER_ITEM = 50
+MAX_LIST = 100
+
+
 class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        """No text may hold a NUL: PostgreSQL cannot store one (SQLite would, silently)."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                for text in value if isinstance(value, list) else (value,):
+                    if isinstance(text, str) and "\x00" in text:
+                        raise ValueError(
+                            f"field `{key}` contains a NUL character (\\x00), which no text may hold"
+                        )
+        return data
 
 
 class Speaker(_Document):
@@ -52,7 +90,7 @@ class Speaker(_Document):
 class Hidden(_Document):
     """What a mystery item keeps secret until a moderator reveals it live."""
 
-    speakers: list[Speaker] = Field(default_factory=list)
+    speakers: list[Speaker] = Field(default_factory=list, max_length=MAX_SPEAKERS_PER_ITEM)
     announcement: LongText | None = None
 
 
@@ -72,7 +110,7 @@ class ItemDocument(_Document):
     title: Text
     description: LongText | None = None
     planned_start: UtcDatetime | None = None
-    speakers: list[Speaker] = Field(default_factory=list)
+    speakers: list[Speaker] = Field(default_factory=list, max_length=MAX_SPEAKERS_PER_ITEM)
     mystery: bool = False
     teaser: LongText | None = None
     hidden: Hidden | None = None
@@ -102,7 +140,7 @@ class SegmentDocument(_Document):
     title: Text
     planned_start: UtcDatetime
     planned_end: UtcDatetime
-    items: list[ItemDocument] = Field(min_length=1)
+    items: list[ItemDocument] = Field(min_length=1, max_length=MAX_ITEMS_PER_SEGMENT)
 
     @model_validator(mode="after")
     def _times_in_order(self) -> Self:
@@ -128,13 +166,15 @@ class ProgrammeDocument(_Document):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
     organiser: Text | None = None
-    partners: list[Text] = Field(default_factory=list)
+    partners: list[Text] = Field(default_factory=list, max_length=MAX_LIST)
     see_also: list[Identifier] = Field(
-        default_factory=list, description="Slugs of related events (a follow-up, a previous edition)."
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Slugs of related events (a follow-up, a previous edition).",
     )
     stream_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
     replay_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
-    segments: list[SegmentDocument] = Field(min_length=1)
+    segments: list[SegmentDocument] = Field(min_length=1, max_length=MAX_SEGMENTS)
 
     @field_validator("timezone")
     @classmethod

@@ -82,3 +82,8 @@ class Refusal(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.value!r}, {self.detail!r})"
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A value from the request, short enough to quote in a refusal (the rest elided)."""
+    return value if len(value) <= limit else value[:limit] + "…"

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
-from app.domain.refusals import Code, Refusal
+from app.domain.refusals import Code, Refusal, quoted
 
 
 class Status(StrEnum):
@@ -62,7 +62,7 @@ class UnknownTarget(ShowError):
     """The command names an item that is not in this programme."""
 
     def __init__(self, item_id: str) -> None:
-        super().__init__(Code.UNKNOWN_ITEM, f"There is no item « {item_id} » in this programme.")
+        super().__init__(Code.UNKNOWN_ITEM, f"There is no item « {quoted(item_id)} » in this programme.")
 
 
 @dataclass(frozen=True, slots=True)

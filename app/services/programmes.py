@@ -16,15 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import edits
 from app.domain.edits import Changes
-from app.domain.programme import ProgrammeDocument
-from app.domain.refusals import Code, Refusal
+from app.domain.programme import ProgrammeDocument, is_slug
+from app.domain.refusals import Code, Refusal, quoted
 from app.domain.show import Action, Plan, PlannedItem, PlannedSegment, Run, Status
 from app.models import Event, Item, ProgrammeRevision, Resource, Segment, TimelineEntry, utcnow
 
 
 class EventNotFound(Refusal, LookupError):
     def __init__(self, slug: str) -> None:
-        super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
+        # Quoted short: a refusal must not echo back kilobytes of a hostile request.
+        super().__init__(Code.UNKNOWN_EVENT, f"There is no event « {quoted(slug)} ».")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,10 @@ _CONTENTS_KEPT = 64
 
 async def load_programme(session: AsyncSession, slug: str) -> Programme:
     """The event with its run (one query) and its programme (cached per revision)."""
+    if not is_slug(slug):
+        # No event can have this slug: asking the database would only let a NUL byte through to
+        # PostgreSQL, which refuses it as an error of its own.
+        raise EventNotFound(slug)
     event = (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()  # type: ignore[arg-type]
     if event is None:
         raise EventNotFound(slug)

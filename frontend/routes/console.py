@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -105,9 +106,15 @@ async def control(request: Request, slug: str, services: ServicesDep) -> Respons
             "Cette page a expiré : rechargez-la avant d'agir (aucune commande n'a été envoyée).",
             403,
         )
-    press = _parse_press(
-        _str(form.get("action")), _str(form.get("expected_version")), _str(form.get("target"))
-    )
+    version = _str(form.get("expected_version"))
+    if version is not None and not _VERSION.fullmatch(version):
+        return _flash(
+            services,
+            "Numéro de version invalide (champ expected_version) : rechargez la page "
+            "(aucune commande n'a été envoyée).",
+            422,
+        )
+    press = _parse_press(_str(form.get("action")), version, _str(form.get("target")))
     if press is None:
         return _flash(
             services, "Commande incomprise : rechargez la page (aucune commande n'a été envoyée).", 400
@@ -197,8 +204,13 @@ def _done(press: Press, live: LiveState) -> str:
     return f"À l'antenne : {title} (version {live.version})."
 
 
+# ASCII digits only, and few of them: `str.isdigit` accepts « ² », which `int` then refuses, and
+# 5,000 digits are more than `int` converts.
+_VERSION = re.compile(r"[0-9]{1,15}")
+
+
 def _parse_press(action: str | None, version: str | None, target: str | None) -> Press | None:
-    if action not in ACTIONS or version is None or not version.isdigit():
+    if action not in ACTIONS or version is None or not _VERSION.fullmatch(version):
         return None
     # Whether the action needs a target is the show's rule: the API says so (`target_required`).
     target = (target or "").strip() or None
