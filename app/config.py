@@ -34,10 +34,10 @@ class Settings(BaseSettings):
     # Login attempts allowed per window before `POST /auth/token` answers 429 without checking
     # the password: per user name from one address (a success starts it afresh), per address,
     # and per user name overall.
-    login_attempts_per_pair: int = Field(default=5, gt=0)
-    login_attempts_per_address: int = Field(default=30, gt=0)
-    login_attempts_per_user: int = Field(default=50, gt=0)
-    login_window_seconds: int = Field(default=60, gt=0)
+    api_login_attempts_per_pair: int = Field(default=5, gt=0)
+    api_login_attempts_per_address: int = Field(default=30, gt=0)
+    api_login_attempts_per_user: int = Field(default=50, gt=0)
+    api_login_window_seconds: int = Field(default=60, gt=0)
     # With the embedded broadcast, how often a server looks for changes another process (`regie
     # import`) committed: the longest such a change waits before its viewers see it.
     change_poll_seconds: float = Field(default=0.25, gt=0)

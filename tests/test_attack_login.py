@@ -47,7 +47,7 @@ async def flood(url: str, *, user: str, spoof: bool = False) -> list[httpx.Respo
 
 def settings(url: str, window: int = 60, **overrides: Any) -> Settings:
     # The window outlasts the flood even on a loaded machine, where one argon2 verify takes 0.5 s.
-    return Settings(database_url=url, login_window_seconds=window, **overrides)
+    return Settings(database_url=url, api_login_window_seconds=window, **overrides)
 
 
 async def test_a_login_flood_is_refused_before_hashing_and_the_show_goes_on(seeded_sqlite_url: str) -> None:

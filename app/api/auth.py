@@ -40,11 +40,11 @@ def login_limits(settings: Settings) -> tuple[Limit, Limit, Limit]:
     lock its owner out everywhere; the per-address ceiling stops one address from trying many
     names, the per-user one many addresses from trying one name.
     """
-    window = settings.login_window_seconds
+    window = settings.api_login_window_seconds
     return (
-        Limit("login-pair", settings.login_attempts_per_pair, window),
-        Limit("login-address", settings.login_attempts_per_address, window),
-        Limit("login-user", settings.login_attempts_per_user, window),
+        Limit("login-pair", settings.api_login_attempts_per_pair, window),
+        Limit("login-address", settings.api_login_attempts_per_address, window),
+        Limit("login-user", settings.api_login_attempts_per_user, window),
     )
 
 
@@ -124,3 +124,20 @@ async def revoke(
     assert token is not None  # CurrentUser already refused a request without one
     await auth.revoke_token(session, token)
     await session.commit()
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+
+
+@router.get(
+    "/me",
+    response_model=Me,
+    responses=responses(401, 503),
+    summary="Who this token belongs to (401 once it is revoked or expired)",
+)
+async def me(user: CurrentUser) -> Me:
+    """What the pages ask every few seconds while a console is open: `regie user revoke` takes
+    effect there within seconds, not at the next press."""
+    return Me(name=user.name, role=user.role)
