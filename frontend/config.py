@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REGIE_SESSION_URL", "REGIE_BROADCAST_URL"),
         description="redis://… for sessions shared by several processes; empty: in memory",
     )
+    # Without Redis, a file to keep moderators' sessions in across restarts (`regie up` sets
+    # var/sessions.json); empty keeps them in this process's memory only.
+    session_file: str = Field(default="", description="a file for moderators' sessions; empty: memory")
     secret_key: str = Field(default=DEV_SECRET_KEY, min_length=1)
     # Origins allowed to open the frontend's WebSockets and to post forms, besides the page's own
     # host: needed only behind a proxy that rewrites the Host header. Comma-separated.
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
     # While a show is live, how often a hub moves the projected times to the clock (an item
     # overrunning pushes everything after it) between two presses; from pushed data, no read.
     projection_refresh_seconds: float = Field(default=15.0, gt=0)
+    # How often an open console checks that its API token still holds (`regie user revoke`).
+    revocation_check_seconds: float = Field(default=3.0, gt=0)
     # How often the frontend re-measures its clock's offset to the backend's.
     clock_sync_seconds: float = Field(default=300.0, gt=0)
 

@@ -24,6 +24,7 @@ from frontend.render import Renderer
 from frontend.routes import auth, console, editor, pages
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
+from frontend.session_file import FileSessionStore
 from frontend.sessions import (
     LoginThrottle,
     MemoryLoginThrottle,
@@ -82,7 +83,8 @@ class SecurityHeadersMiddleware:
 
 
 def session_stores(settings: Settings) -> tuple[SessionStore, LoginThrottle]:
-    """Redis when REGIE_BROADCAST_URL names one (several `regie web` share it), else memory."""
+    """Redis when REGIE_BROADCAST_URL names one (several `regie web` share it), else the session
+    file when one is set (`regie up`), else memory."""
     if settings.session_url:
         redis = connect_redis(settings.session_url)
         return (
@@ -91,8 +93,13 @@ def session_stores(settings: Settings) -> tuple[SessionStore, LoginThrottle]:
                 redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
             ),
         )
+    store: SessionStore = (
+        FileSessionStore(Path(settings.session_file), idle_seconds=settings.session_idle_seconds)
+        if settings.session_file
+        else MemorySessionStore(idle_seconds=settings.session_idle_seconds)
+    )
     return (
-        MemorySessionStore(idle_seconds=settings.session_idle_seconds),
+        store,
         MemoryLoginThrottle(
             max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
         ),

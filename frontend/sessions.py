@@ -5,9 +5,10 @@ The browser holds only a random session id; the session (user name, API token) s
 CSRF tokens need no storage: they are an HMAC of the session id under REGIE_SECRET_KEY
 (`security.csrf_token`), so every process that shares the key checks them alike.
 
-In Redis a session is stored under a digest of its id, never the id itself: whoever reads the
-database (a backup, `MONITOR`) cannot replay a moderator's cookie. Its idle expiry is Redis's own
-TTL, renewed on each use, so no process has to sweep anything.
+In Redis a session is stored under a digest of its id, never the id itself, and its API token
+sealed under that id (`frontend.session_tokens`): whoever reads the database (a backup,
+`MONITOR`) can neither replay a moderator's cookie nor use the token against the API. Its idle
+expiry is Redis's own TTL, renewed on each use, so no process has to sweep anything.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from frontend.session_tokens import seal, unseal
 
 Clock = Callable[[], float]
 PREFIX = "regie:web:"
@@ -201,7 +204,8 @@ class RedisSessionStore:
     async def create(self, username: str, api_token: str) -> ModeratorSession:
         now = self._wall()
         session = ModeratorSession(new_session_id(), username, api_token, now, now)
-        record = {"username": username, "api_token": api_token, "created_at": now}
+        # The token sealed under the session id: Redis alone gives no bearer token away.
+        record = {"username": username, "sealed_token": seal(session.id, api_token), "created_at": now}
         try:
             await self._redis.set(self._key(session.id), json.dumps(record), ex=self._ttl)
         except RedisError as error:
@@ -220,12 +224,11 @@ class RedisSessionStore:
             return None
         try:
             record = json.loads(raw)
+            token = unseal(session_id, str(record["sealed_token"]))
+            if token is None:
+                return None
             return ModeratorSession(
-                session_id,
-                str(record["username"]),
-                str(record["api_token"]),
-                float(record["created_at"]),
-                self._wall(),
+                session_id, str(record["username"]), token, float(record["created_at"]), self._wall()
             )
         except (ValueError, KeyError, TypeError):
             return None  # a record this version cannot read: the moderator logs in again

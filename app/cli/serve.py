@@ -23,6 +23,7 @@ import uvicorn
 from app.cli.command import fail
 from app.cli.database import upgrade_schema
 from app.cli.programmes import seed_if_empty
+from app.cli.secret_key import provide_secret_key
 from app.config import Settings, get_settings
 from app.connections import GuardedServer, HeaderTimeoutProtocol
 from fanout.wire import ViewerProtocol
@@ -109,6 +110,7 @@ def require_free_port(host: str, port: int, option: str) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     require_free_port(args.host, args.api_port, "--api-port")
     require_free_port(args.host, args.web_port, "--web-port")
+    provide_secret_key(args.host)  # before anything starts: off loopback, no key means no start
     settings = get_settings()
     upgrade_schema(settings)
     for line in seed_if_empty(settings):
@@ -154,6 +156,7 @@ def cmd_web(args: argparse.Namespace) -> None:
         fail("the frontend package is not installed")
     # Moderators' sessions and login throttling are shared through Redis, as live changes are.
     require_single_worker(get_settings(), args.workers)
+    provide_secret_key(args.host)
     run_server("frontend.main:create_app", host=args.host, port=args.port, workers=args.workers)
 
 

@@ -103,6 +103,9 @@ async def test_a_session_made_by_one_process_is_known_to_the_other(redis: Redis,
         # Neither the cookie's value nor anything derived without the store is a key of Redis.
         keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
         assert len(keys) == 1 and session.id not in keys[0]
+        # And what Redis holds gives no bearer token away: it is sealed under the session id.
+        record = await redis.get(keys[0])
+        assert "token-alice" not in record and session.id not in record
 
         await second.delete(session.id)
         assert await first.get(session.id) is None
