@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -129,6 +130,21 @@ class ApiClient:
         if not isinstance(token, str) or not token:
             raise ApiUnavailable(response.status_code, "the token answer has no access_token")
         return token
+
+    async def revoke(self, token: str) -> None:
+        """End a bearer token on the backend (logout); one already ended is no error."""
+        with contextlib.suppress(Unauthorized):
+            await self._send("POST", "/api/v1/auth/revoke", headers={"Authorization": f"Bearer {token}"})
+
+    async def token_alive(self, token: str) -> bool:
+        """Whether the backend still honours `token`; True when it cannot tell (unreachable)."""
+        try:
+            await self._send("GET", "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        except (Unauthorized, Forbidden):
+            return False
+        except ApiError:
+            return True
+        return True
 
     async def control(
         self, slug: str, *, token: str, action: str, expected_version: int, target: str | None = None

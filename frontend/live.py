@@ -108,7 +108,8 @@ class EventHub:
         feed: LiveFeed,
         renderer: Renderer,
         now: Callable[[], datetime],
-        heartbeat_seconds: float = 10.0,
+        # Well under the pages' 8 s of silence before they say « reconnexion » (regie.js).
+        heartbeat_seconds: float = 3.0,
         projection_refresh_seconds: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:

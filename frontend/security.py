@@ -63,15 +63,20 @@ def safe_next(url: str | None, default: str = "/") -> str:
 
 
 class BrowserIdMiddleware:
-    """Gives every browser a session id cookie, and sends a new one when a route rotates it.
+    """Gives a browser a session id cookie where a form needs one, and a new one when a route
+    rotates it.
 
     Routes read the id from `request.state.session_id` and rotate it (login, logout) by setting
-    `request.state.new_session_id`.
+    `request.state.new_session_id`. A browser without the cookie is given one only on the paths in
+    `issue_on` (the login form, whose CSRF token is bound to it): public pages and static files set
+    no cookie, so that a cached copy of one never hands a session id to whoever gets it next, and
+    an anonymous viewer carries nothing that identifies them.
     """
 
-    def __init__(self, app: ASGIApp, *, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, *, secure: bool, issue_on: tuple[str, ...] = ("/login",)) -> None:
         self.app = app
         self.secure = secure
+        self.issue_on = issue_on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -85,6 +90,7 @@ class BrowserIdMiddleware:
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        issued = issued and scope.get("path", "") in self.issue_on
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

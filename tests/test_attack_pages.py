@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import uvicorn
+import websockets
 
 from app.cli.serve import server_config
 from app.config import Settings as ApiSettings
 from frontend.config import Settings as WebSettings
 from frontend.main import create_app as create_web
-from tests.conftest import DINER, PASSWORD, Api, free_port, running_api
+from tests.conftest import DINER, PASSWORD, Api, free_port, regie, regie_env, running_api
 
 CONSOLE = f"/events/{DINER}/console"
 
@@ -94,3 +96,76 @@ async def test_a_console_press_with_a_malformed_version_is_refused_by_name(
     assert "Numéro de version invalide (champ expected_version)" in answer.text
     assert "9" * 100 not in answer.text
     assert (await stack.api.live())["status"] == "scheduled"
+
+
+def access_tokens(database_url: str, user: str) -> int:
+    """How many live API tokens `user` has, read from the database itself."""
+    path = database_url.removeprefix("sqlite+aiosqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM access_token JOIN user_account AS u ON u.pk = access_token.user_pk "
+            "WHERE u.name = ?",
+            (user,),
+        ).fetchone()
+    return int(count)
+
+
+async def test_logout_ends_the_api_token_on_the_backend(stack: Stack) -> None:
+    url = stack.api.settings.database_url
+    await open_console(stack.web)
+    assert access_tokens(url, "moderator") == 1
+    console = await stack.web.get(CONSOLE)
+    answer = await stack.web.post("/logout", data={"csrf_token": form_token(console.text)})
+    assert answer.headers["location"] == "/login?notice=logout"
+    assert access_tokens(url, "moderator") == 0
+
+
+async def drain(socket: websockets.ClientConnection) -> None:
+    while True:
+        await socket.recv()
+
+
+async def test_regie_user_revoke_closes_an_open_console_within_seconds(stack: Stack) -> None:
+    await open_console(stack.web)
+    cookie = "; ".join(f"{name}={value}" for name, value in stack.web.cookies.items())
+    ws_url = str(stack.web.base_url).replace("http://", "ws://") + f"{CONSOLE}/ws"
+    async with websockets.connect(
+        ws_url, additional_headers={"Cookie": cookie}, origin=websockets.Origin(str(stack.web.base_url))
+    ) as console:
+        await asyncio.wait_for(console.recv(), 10)  # the console's first state
+        result = await asyncio.to_thread(
+            regie,
+            "user",
+            "revoke",
+            "moderator",
+            env=regie_env(REGIE_DATABASE_URL=stack.api.settings.database_url),
+        )
+        assert result.returncode == 0, result.stderr
+        # A timeout, not a timing assertion: the console checks its token every 3 s.
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(drain(console), 15)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    # The page itself now asks for a login.
+    answer = await stack.web.get(CONSOLE)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+
+
+async def test_anonymous_responses_set_no_session_cookie(stack: Stack) -> None:
+    for path in ("/", f"/events/{DINER}", "/static/js/regie.js", "/time", "/nowhere"):
+        async with httpx.AsyncClient(base_url=str(stack.web.base_url)) as anonymous:
+            response = await anonymous.get(path)
+        assert "set-cookie" not in response.headers, path
+    login = await stack.web.get("/login")
+    assert login.headers["set-cookie"].startswith("regie_session=")
+
+
+async def test_an_oversized_login_body_is_refused_unread(stack: Stack) -> None:
+    await stack.web.get("/login")
+    answer = await stack.web.post(
+        "/login",
+        content=b"username=" + b"a" * 200_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+    assert "Le formulaire envoyé est trop long" in answer.text

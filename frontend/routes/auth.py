@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.client import ApiUnavailable, Forbidden, Invalid, Unauthorized
+from frontend.client import ApiError, ApiUnavailable, Forbidden, Invalid, Unauthorized
 from frontend.routes.common import origin_allowed, page
 from frontend.security import CSRF_FIELD, csrf_token, csrf_valid, safe_next
 from frontend.services import Services, services_of
@@ -24,6 +25,8 @@ NOTICES = {
     "required": "Connectez-vous pour ouvrir la console de régie.",
 }
 NO_STORE = "no-store"
+# A user name (150), a password (1,024), the CSRF token, `next`: encoded, well under 8 KB.
+MAX_LOGIN_BODY = 8 * 1024
 
 
 def _login_page(
@@ -57,6 +60,16 @@ async def login_form(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, services: ServicesDep) -> Response:
+    declared = request.headers.get("content-length", "")
+    if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_LOGIN_BODY:
+        # Refused unread: a login form is a few hundred bytes, and parsing costs before any throttle.
+        return _login_page(
+            request,
+            services,
+            next_url="/",
+            error="Le formulaire envoyé est trop long : saisissez à nouveau vos identifiants.",
+            status=413,
+        )
     form = await request.form()
     username = str(form.get("username", "")).strip()[:150]
     password = str(form.get("password", ""))[:1024]
@@ -106,7 +119,14 @@ async def logout(request: Request, services: ServicesDep) -> Response:
     if origin_allowed(request, services) and csrf_valid(
         services.settings.secret_key, request.state.session_id, _str(form.get(CSRF_FIELD))
     ):
+        moderator = await services.sessions.get(request.state.session_id)
         await services.sessions.delete(request.state.session_id)
+        if moderator is not None:
+            # The API token ends with the session: a copy of it (a proxy's log, a stolen session
+            # record) opens nothing after logout.
+            # Whatever the backend answers, this browser is logged out.
+            with contextlib.suppress(ApiError):
+                await services.api.revoke(moderator.api_token)
         request.state.new_session_id = new_session_id()
         return RedirectResponse("/login?notice=logout", status_code=303)
     # A forged or stale logout changes nothing; the moderator is sent back to where they were.

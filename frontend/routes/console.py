@@ -76,7 +76,26 @@ async def console_socket(websocket: WebSocket, slug: str) -> None:
             await websocket.close(code=1008)
         return
     if await open_event_socket(websocket, services, slug):
-        await serve_viewer(websocket, services, slug, "console")
+        watcher = asyncio.create_task(_close_when_revoked(websocket, services, moderator))
+        try:
+            await serve_viewer(websocket, services, slug, "console")
+        finally:
+            watcher.cancel()
+
+
+async def _close_when_revoked(websocket: WebSocket, services: Services, moderator: ModeratorSession) -> None:
+    """Close an open console within seconds of its token's end (`regie user revoke`, expiry).
+
+    The console's socket only receives; without this, a revoked moderator would keep watching
+    (and the page would learn of it only at the next press).
+    """
+    while True:
+        await asyncio.sleep(services.settings.revocation_check_seconds)
+        if not await services.api.token_alive(moderator.api_token):
+            await services.sessions.delete(moderator.id)
+            with contextlib.suppress(RuntimeError):  # the browser left meanwhile
+                await websocket.close(code=SESSION_EXPIRED)
+            return
 
 
 @dataclass(frozen=True, slots=True)

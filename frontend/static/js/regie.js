@@ -6,8 +6,10 @@
   // htmx's ws extension reconnects by itself only on these close codes.
   var HTMX_RECONNECTS = [1006, 1011, 1012, 1013];
   var SESSION_EXPIRED = 4401;
-  // The server beats every 10 s; a socket silent for longer is presumed dead (sleep, lost network).
-  var SILENCE_MS = 25000;
+  // The server beats every 3 s; a socket silent for 8 s is presumed dead (sleep, or a network that
+  // dropped without a FIN: the browser would not notice for minutes), so the viewer is told
+  // « reconnexion » within 10 s, checked every second.
+  var SILENCE_MS = 8000;
 
   // Capped at 2 s with jitter: a viewer is back within 3 s of the server, and thousands of
   // viewers do not all knock at the same instant.
@@ -166,10 +168,16 @@
       if (!document.body.contains(elt)) { sockets.delete(elt); return; }
       if (!e.socket || !e.wrapper) return;
       // Closed sockets are already being retried (by htmx or above); only a silent open one is stuck.
-      if (e.socket.readyState === WebSocket.OPEN && Date.now() - e.lastMessage > maxSilence) reconnect(elt, e);
+      if (e.socket.readyState === WebSocket.OPEN && Date.now() - e.lastMessage > maxSilence) silent(elt, e);
     });
   }
-  setInterval(function () { checkSockets(SILENCE_MS); }, 5000);
+  // A silent socket is replaced on purpose, so its close event is ignored: say so here, or the
+  // viewer would go on reading a frozen state as if it were live.
+  function silent(elt, e) {
+    showConnection(elt, false);
+    reconnect(elt, e);
+  }
+  setInterval(function () { checkSockets(SILENCE_MS); }, 1000);
   // Back from sleep or from a lost network: do not wait for the next check; and measure the
   // clock again, the system's may have been set meanwhile.
   function wake() { checkSockets(12000); syncClock(); }
