@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Origins allowed to open the frontend's WebSockets and to post forms, besides the page's own
     # host: needed only behind a proxy that rewrites the Host header. Comma-separated.
     web_origins: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    # Reverse proxies whose X-Forwarded-For names the client (the login throttle counts per
+    # address), comma-separated; nobody else's header is believed. The backend reads the same.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Cookies get the Secure flag when served over https; force it behind a TLS-terminating proxy.
     secure_cookies: bool = False
     # Long enough for a loaded backend, short enough that a moderator is told within seconds.
@@ -78,6 +81,13 @@ class Settings(BaseSettings):
             value = value.split(",")
         if isinstance(value, list | tuple | set | frozenset):
             return frozenset(str(origin).strip().rstrip("/") for origin in value if str(origin).strip())
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property

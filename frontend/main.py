@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from frontend.client import ApiClient
 from frontend.clock import ServerClock
@@ -173,4 +174,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxies:
+        # Outermost, so that every layer sees the client's address. The servers start with
+        # uvicorn's own handling off (it trusts 127.0.0.1 by default); see app.client_address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

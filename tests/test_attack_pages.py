@@ -169,3 +169,17 @@ async def test_an_oversized_login_body_is_refused_unread(stack: Stack) -> None:
     )
     assert answer.status_code == 413
     assert "Le formulaire envoyé est trop long" in answer.text
+
+
+async def test_the_pages_login_throttle_ignores_a_rotating_x_forwarded_for(stack: Stack) -> None:
+    """Six wrong passwords, each « from » another address: the sixth is throttled all the same."""
+    statuses = []
+    for n in range(6):
+        page = await stack.web.get("/login")
+        answer = await stack.web.post(
+            "/login",
+            data={"username": "admin", "password": "wrong password", "csrf_token": form_token(page.text)},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [401] * 5 + [429]
