@@ -93,7 +93,7 @@ def test_regie_import_refuses_an_overflowing_date_by_name(tmp_path: Path, seeded
     ), result.stderr
 
 
-@pytest.mark.parametrize("version", ["1", True, 10**30, -1, 1.5])
+@pytest.mark.parametrize("version", ["1", True, False, 10**30, -1, 1.5, None, [1]])
 async def test_expected_version_takes_integers_only(api: Api, version: Any) -> None:
     response = await api.client.post(
         f"/api/v1/events/{DINER}/control",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.api.deps import ClockDep, Moderator, ShowsDep
 from app.api.errors import responses
@@ -13,6 +15,14 @@ from app.public import LiveState, live_state
 from app.services import control
 
 router = APIRouter(prefix="/events", tags=["control"])
+
+
+def _a_json_number(value: Any) -> Any:
+    """`"1"` or `true` is a client's bug to be told about, not a version to guess at (pydantic
+    would take both). `3.0` stays an integer, as JSON Schema says it is."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be an integer, not a string or a boolean")
+    return value
 
 
 class ControlRequest(BaseModel):
@@ -34,8 +44,7 @@ class ControlRequest(BaseModel):
     )
 
     action: show.CommandAction
-    # Strict: `"1"` or `true` is a client's bug to be told about, not a version to guess at.
-    expected_version: StrictInt = Field(
+    expected_version: Annotated[int, BeforeValidator(_a_json_number)] = Field(
         ge=0, le=2**53, description="The version the moderator saw when pressing (an integer)."
     )
     target: str | None = Field(
