@@ -30,6 +30,9 @@ def test_every_field_is_read_from_its_regie_variable(monkeypatch: pytest.MonkeyP
         "REGIE_HUB_LINGER_SECONDS": "0",
         "REGIE_PROJECTION_REFRESH_SECONDS": "7",
         "REGIE_CLOCK_SYNC_SECONDS": "42",
+        "REGIE_SESSION_FILE": "var/sessions.json",
+        "REGIE_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.0/8",
+        "REGIE_REVOCATION_CHECK_SECONDS": "5",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -48,6 +51,9 @@ def test_every_field_is_read_from_its_regie_variable(monkeypatch: pytest.MonkeyP
         "hub_linger_seconds": 0.0,
         "projection_refresh_seconds": 7.0,
         "clock_sync_seconds": 42.0,
+        "session_file": "var/sessions.json",
+        "trusted_proxies": ["10.0.0.1", "10.0.0.0/8"],
+        "revocation_check_seconds": 5.0,
     }
     # The test names every field: one added without a variable fails here.
     assert {f"REGIE_{name.upper()}" for name in Settings.model_fields} <= set(values)
