@@ -22,6 +22,7 @@ from app.client_address import trust_forwarded_headers
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
+from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
 from app.public import ProgrammeMessage, live_message, live_state, programme_message
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=[]
     )
-    app.add_middleware(RequestLimits)
+    # Uploads check their own size (app.api.resources), up to 20 MB and the form's framing.
+    app.add_middleware(RequestLimits, larger={"/resources": UPLOAD_MAX_BYTES + 64 * 1024})
     trust_forwarded_headers(app, settings.trusted_proxies)
 
     api = APIRouter(prefix="/api/v1")

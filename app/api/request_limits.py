@@ -12,6 +12,8 @@ value from the request) as HTML or script.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,16 +30,25 @@ def too_large(limit: int) -> HTTPException:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    """`larger` gives routes that bound their own bodies (file uploads) a limit of their own, by
+    the ending of their path."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        limit = self.max_body_bytes
+        path = scope.get("path", "")
+        limit = next(
+            (size for ending, size in self.larger.items() if path.endswith(ending)), self.max_body_bytes
+        )
         received = 0
 
         async def bounded_receive() -> Message:
