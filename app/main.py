@@ -12,13 +12,16 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from app.api import auth, control, errors, events, exports, live, resources, revisions, timesync
 from app.api.caching import ConditionalGetMiddleware
+from app.api.head import HeadAsGet
 from app.api.hot_reads import HotReads
 from app.api.request_limits import RequestLimits
 from app.client_address import trust_forwarded_headers
+from app.api.openapi import conform
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
@@ -106,7 +109,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await app.state.login_throttle.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from an installed package, not a CDN: `/docs` works offline, on a
+    # venue's closed network, and without telling a third party who reads the docs.
+    app = FastAPIOffline(
         title="Régie",
         version="1.0.0",
         summary="The programme and live state of a live virtual event.",
@@ -125,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     # Uploads check their own size (app.api.resources), up to 20 MB and the form's framing.
     app.add_middleware(RequestLimits, larger={"/resources": UPLOAD_MAX_BYTES + 64 * 1024})
     trust_forwarded_headers(app, settings.trusted_proxies)
+    app.add_middleware(HeadAsGet)  # outermost: every layer inside sees a GET
 
     api = APIRouter(prefix="/api/v1")
     for module in (events, revisions, resources, live, control, auth, exports, timesync):
@@ -165,7 +171,7 @@ def _document_programme(app: FastAPI) -> None:
             for name, definition in message.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["ProgrammeMessage"] = message
-            app.openapi_schema = schema
+            app.openapi_schema = conform(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
+import openpyxl
 import pytest
 import webvtt
 from websockets.asyncio.client import connect
@@ -30,14 +31,9 @@ from tests.conftest import DINER, Api, programme_file
 from tests.test_projection import DINER_FILE, Clock, clocked_api
 
 EXPORTS = (
-    "calendar.ics",
-    "schedule.xml",
-    "schedule.json",
-    "chapters.vtt",
-    "chapters.txt",
-    "chapters.json",
-    "report.csv",
-)
+    "calendar.ics", "schedule.xml", "schedule.json", "chapters.vtt", "chapters.txt",
+    "chapters.json", "report.csv", "report.xlsx",
+)  # fmt: skip
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -390,7 +386,10 @@ async def test_youtube_chapters_start_at_zero_ascending_and_ten_seconds_apart(
     diner: tuple[Api, Clock],
 ) -> None:
     api, clock = diner
-    assert (await get(api, "chapters.txt")).text == ""
+    assert (await get(api, "chapters.txt")).text == (
+        "# Moins de 3 chapitres (0) : YouTube n'affiche pas de chapitres pour cette vidéo. "
+        "La liste paraîtra ici quand le direct en comptera au moins 3.\n"
+    )
     await play_the_diner(api, clock)
     lines = (await get(api, "chapters.txt")).text.splitlines()
     assert lines == [
@@ -418,12 +417,17 @@ async def test_chapters_of_a_live_show_end_now_and_a_long_show_counts_hours(dine
     clock.now = paris(23, 20, 5, 30)
     assert (await api.control("next", 1)).status_code == 200
     clock.now = paris(23, 20, 6)  # the second item has been on air for 30 s
-    assert (await get(api, "chapters.txt")).text.splitlines()[1].startswith("1:05:30 Les résultats")
     cues = webvtt.from_string((await get(api, "chapters.vtt")).text).captions
     assert [(c.start, c.end) for c in cues] == [
         ("00:00:00.000", "01:05:30.000"),
         ("01:05:30.000", "01:06:00.000"),
     ]
+    # Two chapters: YouTube would show none, and the file says so.
+    assert (await get(api, "chapters.txt")).text.startswith("# Moins de 3 chapitres (2) : YouTube")
+    assert (await api.control("next", 2)).status_code == 200
+    clock.now = paris(23, 20, 7)
+    lines = (await get(api, "chapters.txt")).text.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["0:00", "1:05:30", "1:06:00"]
 
 
 async def test_the_report_sets_what_was_planned_against_what_happened(diner: tuple[Api, Clock]) -> None:
@@ -525,11 +529,22 @@ async def everything_public(api: Api, slug: str) -> dict[str, str]:
         assert response.status_code == 200, (name, response.text)
         # iCalendar folds lines at 75 octets: unfold, or a secret cut in two would slip through.
         body = response.text.replace("\r\n ", "")
+        if name.endswith(".xlsx"):  # compressed: read its cells as a spreadsheet does
+            body = workbook_text(response.content)
         texts[name or "event"] = body + json.dumps(dict(response.headers))
     texts["events"] = (await api.client.get("/api/v1/events")).text
     async with connect(api.ws_url(slug)) as websocket:
         texts["ws"] = str(await websocket.recv())
     return texts
+
+
+def workbook_text(body: bytes) -> str:
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    return "\n".join(
+        "\t".join("" if cell is None else str(cell) for cell in row)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+    )
 
 
 def leaks(texts: dict[str, str]) -> dict[str, list[str]]:
@@ -556,9 +571,14 @@ async def test_no_export_tells_the_secret_before_the_reveal_and_every_one_after(
         assert found["calendar.ics"] == list(CANARIES)
         assert found["schedule.json"] == list(CANARIES)
         assert found["schedule.xml"] == [CANARIES[0], CANARIES[3]]
-        assert found["chapters.vtt"] == found["chapters.txt"] == found["chapters.json"] == [CANARIES[0]]
-        assert found["report.csv"] == list(CANARIES[:3])
+        assert found["chapters.vtt"] == found["chapters.json"] == [CANARIES[0]]
+        assert "chapters.txt" not in found  # two chapters so far: too few for YouTube, none listed
+        assert found["report.csv"] == found["report.xlsx"] == list(CANARIES[:3])
         assert found["event"] == found["live"] == found["ws"] == list(CANARIES)
+        clock.now = paris(23, 19, 40)
+        assert (await api.control("next", 3, slug=slug)).status_code == 200
+        clock.now = paris(23, 19, 55)
+        assert leaks(await everything_public(api, slug))["chapters.txt"] == [CANARIES[0]]
 
 
 # --- What every export says about itself ---------------------------------------------------------
@@ -590,6 +610,7 @@ async def test_exports_are_listed_in_the_openapi_document_with_their_content_typ
         "chapters.txt": "text/plain",
         "chapters.json": "application/json",
         "report.csv": "text/csv",
+        "report.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
 
 

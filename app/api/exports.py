@@ -7,22 +7,22 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 
 from app.api.caching import CONDITIONAL_READ, read_responses
-from app.api.deps import ClockDep, SessionDep
+from app.api.deps import ClockDep, SessionDep, SettingsDep
 from app.exports import EXPORTERS, ExportData, Exporter
-from app.public import EventPublic, event_public, timeline_entry_public
+from app.public import event_public, timeline_entry_public
 from app.services import programmes
 
 router = APIRouter(prefix="/events", tags=["exports"])
 
 
-def _event_url(request: Request, event: EventPublic) -> str:
-    """Where a person follows this event: its replay once over, its stream, or else its API page."""
-    if event.replay_url and event.ended_at:
-        return event.replay_url
-    return event.stream_url or str(request.url_for("get_event", slug=event.slug))
+def page_url(public_url: str, slug: str) -> str:
+    """The event's page for people, under the configured public base URL."""
+    return f"{public_url.rstrip('/')}/events/{slug}"
 
 
-async def export_data(request: Request, session: SessionDep, slug: str, now: datetime) -> ExportData:
+async def export_data(
+    request: Request, session: SessionDep, slug: str, now: datetime, public_url: str
+) -> ExportData:
     programme = await programmes.load_programme(session, slug)
     entries = await programmes.load_timeline(session, programme.event)
     started_at = programme.run().started_at
@@ -30,15 +30,17 @@ async def export_data(request: Request, session: SessionDep, slug: str, now: dat
     return ExportData(
         event=event,
         timeline=tuple(timeline_entry_public(entry, started_at=started_at) for entry in entries),
-        event_url=_event_url(request, event),
         now=now,
+        page_url=page_url(public_url, event.slug),
         api_base=str(request.base_url).rstrip("/"),
     )
 
 
 def _add_route(exporter: Exporter) -> None:
-    async def export(slug: str, request: Request, session: SessionDep, clock: ClockDep) -> Response:
-        body = exporter.render(await export_data(request, session, slug, clock()))
+    async def export(
+        slug: str, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    ) -> Response:
+        body = exporter.render(await export_data(request, session, slug, clock(), settings.public_url))
         disposition = f'inline; filename="{slug}-{exporter.filename}"'
         return Response(body, media_type=exporter.media_type, headers={"Content-Disposition": disposition})
 

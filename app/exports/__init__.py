@@ -11,7 +11,7 @@ from app.exports.base import ExportData, Exporter
 from app.exports.chapters_json import ChaptersJsonExporter
 from app.exports.frab import ScheduleJsonExporter, ScheduleXmlExporter
 from app.exports.ical import CalendarExporter
-from app.exports.report import ReportExporter
+from app.exports.report import ReportExporter, SpreadsheetReportExporter
 from app.exports.vtt import ChaptersVttExporter
 from app.exports.youtube import YouTubeChaptersExporter
 
@@ -23,6 +23,7 @@ EXPORTERS: tuple[Exporter, ...] = (
     YouTubeChaptersExporter(),
     ChaptersJsonExporter(),
     ReportExporter(),
+    SpreadsheetReportExporter(),
 )
 
 __all__ = ["EXPORTERS", "ExportData", "Exporter"]

@@ -28,8 +28,12 @@ class ExportData:
 
     event: EventPublic
     timeline: tuple[TimelineEntryPublic, ...]
-    event_url: str
     now: datetime
+    # The event's page for people (`{REGIE_PUBLIC_URL}/events/{slug}`): what a calendar entry or
+    # a schedule item links to; it carries the stream while live and the replay once over. Never
+    # built from the request, whose Host header any client chooses.
+    page_url: str
+
     # Where the API answers (`http://host:port`), so that an uploaded document's link is absolute.
     api_base: str = ""
 
@@ -47,6 +51,10 @@ class ExportData:
     def local(self, moment: datetime) -> datetime:
         """`moment` on the event's wall clock, with the offset in force then."""
         return moment.astimezone(self.zone)
+
+    def item_url(self, item_id: str) -> str:
+        """The item in the event's page (its line in the running order)."""
+        return f"{self.page_url}#item-{item_id}"
 
     def items(self) -> Iterator[tuple[SegmentPublic, ItemPublic]]:
         for segment in self.event.segments:

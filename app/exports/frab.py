@@ -1,13 +1,22 @@
-"""The frab / c3voc schedule, as XML and as JSON: what conference apps and pretalx tools read.
+"""The frab / c3voc schedule, as XML and as JSON: what the c3voc tools and conference apps read.
 
 One schedule event per programme item, in a single room (the stream). The format needs a start
 and a duration for every event, so items without a planned time of their own get an estimated
 slot: their stretch of the programme shared evenly, on whole minutes (`show.planned_slots`).
 Persons are the item's public speakers only: a mystery guest appears at the reveal.
+
+Event ids are integers in both formats, and importers (pretalx's, c3voc's schedule merger) key
+on them across every conference of an instance, so a running number per event would collide
+between two events: an id is a 31-bit hash of the event's slug and the item's id instead,
+stable across re-imports of the programme. In the XML a person carries the same guid as in the
+JSON, and an integer id made the same way from their name (the same person across events).
+Links point to the event's page for people under the configured public base URL
+(`REGIE_PUBLIC_URL`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -65,6 +74,16 @@ def _guid(data: ExportData, *parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "regie:" + "/".join((data.event.slug, *parts))))
 
 
+def stable_id(*parts: str) -> int:
+    """A positive 31-bit integer for `parts`: the same on every run, distinct in practice."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+def _person_id(name: str) -> int:
+    return stable_id("person", name)
+
+
 def _hh_mm(length: timedelta) -> str:
     minutes = int(length.total_seconds()) // 60
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -77,9 +96,9 @@ def _room(data: ExportData) -> str:
 def _days(data: ExportData) -> list[_Day]:
     slots = planned_slots(data.plan, resolution=timedelta(minutes=1))
     by_date: dict[date, list[_Talk]] = {}
-    for number, (segment, item) in enumerate(data.items(), start=1):
+    for segment, item in data.items():
         start, end = slots[item.id]
-        talk = _Talk(number, segment, item, data.local(start), data.local(end))
+        talk = _Talk(stable_id(data.event.slug, item.id), segment, item, data.local(start), data.local(end))
         by_date.setdefault(talk.start.date(), []).append(talk)
     return [_Day(index, day, talks) for index, (day, talks) in enumerate(sorted(by_date.items()), start=1)]
 
@@ -105,13 +124,25 @@ class ScheduleJsonExporter(Exporter):
     media_type = "application/json"
     schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "required": ["schedule"],
-        "properties": {"schedule": {"type": "object", "required": ["version", "conference"]}},
+        "required": ["$schema", "generator", "schedule"],
+        "properties": {
+            "$schema": {"type": "string", "format": "uri", "const": SCHEMA_URL},
+            "generator": {
+                "type": "object",
+                "required": ["name", "version"],
+                "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+            },
+            "schedule": {
+                "type": "object",
+                "required": ["version", "conference"],
+                "properties": {"version": {"type": "string"}, "conference": {"type": "object"}},
+            },
+        },
     }
     summary = "The programme in the frab / c3voc schedule format (JSON)"
     description = (
-        "The c3voc `schedule.json` (https://c3voc.de/schedule/schema.json) that conference apps and "
-        "pretalx tools read: one event per programme item, in one room, local times of the event's "
+        "The c3voc `schedule.json` (https://c3voc.de/schedule/schema.json) that the c3voc tools and "
+        "conference apps read: one event per programme item, in one room, local times of the event's "
         "time zone. Items without a planned time of their own get an estimated slot."
     )
     example = (
@@ -132,7 +163,7 @@ class ScheduleJsonExporter(Exporter):
             "daysCount": len(days),
             "timeslot_duration": TIMESLOT,
             "time_zone_name": event.timezone,
-            "url": data.event_url,
+            "url": data.page_url,
             "rooms": [{"name": room, "guid": _guid(data, "room")}],
             "days": [
                 {
@@ -163,7 +194,7 @@ class ScheduleJsonExporter(Exporter):
             "duration": _hh_mm(talk.length),
             "room": room,
             "slug": _slug(data, talk),
-            "url": data.event_url,
+            "url": data.item_url(item.id),
             "title": one_line(item.title),
             "subtitle": "",
             "track": one_line(talk.segment.title),
@@ -189,7 +220,7 @@ class ScheduleXmlExporter(Exporter):
     media_type = "application/xml; charset=utf-8"
     summary = "The programme in the frab / c3voc schedule format (XML)"
     description = (
-        "The frab `schedule.xml` that the c3voc tools, conference apps (Giggity, ConfClerk…) and pretalx "
+        "The frab `schedule.xml` that the c3voc tools and conference apps (Giggity, ConfClerk…) "
         "read: one `<event>` per programme item, in one room, local times of the event's time zone. "
         "Items without a planned time of their own get an estimated slot."
     )
@@ -239,7 +270,7 @@ class ScheduleXmlExporter(Exporter):
             ("duration", _hh_mm(talk.length)),
             ("room", room),
             ("slug", _slug(data, talk)),
-            ("url", data.event_url),
+            ("url", data.item_url(item.id)),
             ("title", one_line(item.title)),
             ("subtitle", ""),
             ("track", one_line(talk.segment.title)),
@@ -251,7 +282,10 @@ class ScheduleXmlExporter(Exporter):
             ET.SubElement(element, name).text = value
         persons = ET.SubElement(element, "persons")
         for speaker in item.speakers:
-            ET.SubElement(persons, "person").text = speaker.name
+            person = ET.SubElement(
+                persons, "person", id=str(_person_id(speaker.name)), guid=_guid(data, "person", speaker.name)
+            )
+            person.text = speaker.name
         links = ET.SubElement(element, "links")
         for resource in item.resources:
             ET.SubElement(links, "link", href=data.resource_url(resource.url)).text = one_line(resource.title)

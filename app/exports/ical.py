@@ -1,4 +1,12 @@
-"""iCalendar (RFC 5545): one VEVENT per segment, in the event's time zone."""
+"""iCalendar (RFC 5545, with RFC 7986's calendar properties): one VEVENT per segment, in the
+event's time zone.
+
+A calendar application that subscribes to the file (`webcal://…`) re-reads it every
+REFRESH-INTERVAL and replaces an entry only when its SEQUENCE grew. Régie keeps no revision
+counter per segment, so SEQUENCE is the segment's last revision (the programme's import or a
+reveal in it) in seconds since 2020-01-01 UTC: it grows with every revision, stays the same
+between two, and fits the 32-bit integer calendar applications read until 2088.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,10 @@ import icalendar
 
 from app.exports.base import GENERATOR, GENERATOR_VERSION, ExportData, Exporter, one_line, speaker_line
 from app.public import SegmentPublic
+
+SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+# How often subscribers re-read the calendar: a programme changes in the days before a show.
+REFRESH_INTERVAL = timedelta(hours=1)
 
 
 class CalendarExporter(Exporter):
@@ -31,9 +43,18 @@ class CalendarExporter(Exporter):
         calendar.add("prodid", f"-//{GENERATOR}//{GENERATOR} {GENERATOR_VERSION}//FR")
         calendar.add("version", "2.0")
         calendar.add("calscale", "GREGORIAN")
-        calendar.add("name", event.title)
-        calendar.add("x-wr-calname", event.title)
+        # As TEXT values, so that a `,` or `;` in a title is escaped instead of cutting it.
+        calendar.add("name", icalendar.vText(event.title))
+        calendar.add("x-wr-calname", icalendar.vText(event.title))
+        about = event.subtitle or event.description
+        if about:
+            calendar.add("description", icalendar.vText(one_line(about)))
+            calendar.add("x-wr-caldesc", icalendar.vText(one_line(about)))
         calendar.add("x-wr-timezone", event.timezone)
+        if data.page_url:
+            calendar.add("url", data.page_url, parameters={"VALUE": "URI"})
+        calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", REFRESH_INTERVAL)
         for segment in event.segments:
             calendar.add_component(_vevent(data, segment))
         # A VTIMEZONE that covers the show, not 1970–2038: a few hundred bytes instead of kilobytes.
@@ -54,6 +75,7 @@ def _vevent(data: ExportData, segment: SegmentPublic) -> icalendar.Event:
     revised = max([event.updated_at, *(i.revealed_at for i in segment.items if i.revealed_at)])
     vevent.add("dtstamp", revised.astimezone(UTC))
     vevent.add("last-modified", revised.astimezone(UTC))
+    vevent.add("sequence", sequence(revised))
     vevent.add("dtstart", _wall_clock(data, segment.planned_start))
     vevent.add("dtend", _wall_clock(data, segment.planned_end))
     vevent.add("summary", segment.title)
@@ -62,10 +84,15 @@ def _vevent(data: ExportData, segment: SegmentPublic) -> icalendar.Event:
     vevent.add("categories", [event.title])
     if event.location:
         vevent.add("location", event.location)
-    url = event.stream_url or event.replay_url
-    if url:
-        vevent.add("url", url)
+    # The page for people: it carries the stream while live and the replay once over.
+    if data.page_url:
+        vevent.add("url", data.page_url)
     return vevent
+
+
+def sequence(revised: datetime) -> int:
+    """SEQUENCE for an entry last revised at `revised` (see the module's docstring)."""
+    return max(0, int((revised - SEQUENCE_EPOCH).total_seconds()))
 
 
 def _wall_clock(data: ExportData, moment: datetime) -> datetime:

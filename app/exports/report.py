@@ -1,10 +1,24 @@
-"""Planned against actual: one row per item, per segment, and for the whole show."""
+"""Planned against actual: one row per item, per segment, and for the whole show.
+
+Two files from the same rows. `report.csv` is RFC 4180 in UTF-8 without a byte-order mark: the
+form scripts and data tools read (a BOM turns the first header into `\\ufefflevel` for most of
+them). French Excel opens a CSV in the machine's code page with `;` as separator, so a BOM
+alone would still put every row in one column: spreadsheet users get `report.xlsx` instead,
+whose times are real date-times (on the event's wall clock, Excel has no time zones) and whose
+durations are numbers, so they sort and sum.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
+
+from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.worksheet.worksheet import Worksheet
 
 from app.domain.show import stretches
 from app.exports.base import ExportData, Exporter, one_line, speaker_line
@@ -24,6 +38,74 @@ COLUMNS = (
     "start_delay_seconds",
     "overrun_seconds",
 )
+DESCRIPTION = (
+    "One row per item, then per segment, then the show (`level`): planned and actual start and end, "
+    "durations, how late each started (`start_delay_seconds`) and how much longer it lasted than planned "
+    "(`overrun_seconds`, negative when shorter). An item has a planned start when the programme times it "
+    "or it opens its segment, and a planned length when nothing else shares its slot; otherwise those "
+    "cells are empty."
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    level: str
+    segment_id: str
+    item_id: str
+    title: str
+    speakers: str
+    planned_start: datetime | None
+    planned_end: datetime | None
+    actual_start: datetime | None
+    actual_end: datetime | None
+
+    @property
+    def planned_length(self) -> int | None:
+        return _seconds(self.planned_end, self.planned_start)
+
+    @property
+    def actual_length(self) -> int | None:
+        return _seconds(self.actual_end, self.actual_start)
+
+    @property
+    def start_delay(self) -> int | None:
+        return _seconds(self.actual_start, self.planned_start)
+
+    @property
+    def overrun(self) -> int | None:
+        planned, actual = self.planned_length, self.actual_length
+        return actual - planned if planned is not None and actual is not None else None
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> int | None:
+    return round((later - earlier).total_seconds()) if later and earlier else None
+
+
+def report_rows(data: ExportData) -> list[Row]:
+    planned: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for stretch in stretches(data.plan):
+        for index, item_id in enumerate(stretch.item_ids):
+            start = stretch.planned_start if index == 0 else None
+            end = stretch.planned_end if len(stretch.item_ids) == 1 else None
+            planned[item_id] = (start, end)
+    rows = []
+    for segment, item in data.items():
+        start, end = planned[item.id]
+        rows.append(
+            Row("item", segment.id, item.id, one_line(item.title), speaker_line(item), start, end,
+                item.actual_start, item.actual_end)
+        )  # fmt: skip
+    for segment in data.event.segments:
+        rows.append(
+            Row("segment", segment.id, "", one_line(segment.title), "", segment.planned_start,
+                segment.planned_end, segment.actual_start, segment.actual_end)
+        )  # fmt: skip
+    event = data.event
+    rows.append(
+        Row("show", "", "", one_line(event.title), "", event.starts_at, event.ends_at,
+            event.started_at, event.ended_at)
+    )  # fmt: skip
+    return rows
 
 
 class ReportExporter(Exporter):
@@ -31,11 +113,8 @@ class ReportExporter(Exporter):
     media_type = "text/csv; charset=utf-8; header=present"
     summary = "Planned against actual, as CSV"
     description = (
-        "One row per item, then per segment, then the show (`level`): planned and actual start and end "
-        "(local time with its UTC offset), durations, how late each started (`start_delay_seconds`) and "
-        "how much longer it lasted than planned (`overrun_seconds`, negative when shorter). An item has a "
-        "planned start when the programme times it or it opens its segment, and a planned length when "
-        "nothing else shares its slot; otherwise those cells are empty."
+        DESCRIPTION + " Times are local with their UTC offset. RFC 4180, UTF-8 without a byte-order mark; "
+        "spreadsheet users open `report.xlsx`."
     )
     example = (
         ",".join(COLUMNS) + "\r\nitem,elus-a-la-manoeuvre,accueil,Accueil,Charles-Benoît HEIDSIECK (…),"
@@ -46,67 +125,64 @@ class ReportExporter(Exporter):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(COLUMNS)
-        planned: dict[str, tuple[datetime | None, datetime | None]] = {}
-        for stretch in stretches(data.plan):
-            for index, item_id in enumerate(stretch.item_ids):
-                start = stretch.planned_start if index == 0 else None
-                end = stretch.planned_end if len(stretch.item_ids) == 1 else None
-                planned[item_id] = (start, end)
-        for segment, item in data.items():
-            start, end = planned[item.id]
+
+        def when(moment: datetime | None) -> str:
+            return data.local(moment).replace(microsecond=0).isoformat() if moment else ""
+
+        def number(value: int | None) -> str:
+            return "" if value is None else str(value)
+
+        for row in report_rows(data):
             writer.writerow(
-                _row(data, "item", segment.id, item.id, item.title, speaker_line(item), start, end,
-                     item.actual_start, item.actual_end)
+                [row.level, row.segment_id, row.item_id, _text_cell(row.title), _text_cell(row.speakers),
+                 when(row.planned_start), when(row.planned_end), number(row.planned_length),
+                 when(row.actual_start), when(row.actual_end), number(row.actual_length),
+                 number(row.start_delay), number(row.overrun)]
             )  # fmt: skip
-        for segment in data.event.segments:
-            writer.writerow(
-                _row(data, "segment", segment.id, "", segment.title, "", segment.planned_start,
-                     segment.planned_end, segment.actual_start, segment.actual_end)
-            )  # fmt: skip
-        event = data.event
-        writer.writerow(
-            _row(data, "show", "", "", event.title, "", event.starts_at, event.ends_at,
-                 event.started_at, event.ended_at)
-        )  # fmt: skip
         return buffer.getvalue().encode()
 
 
-def _row(
-    data: ExportData,
-    level: str,
-    segment_id: str,
-    item_id: str,
-    title: str,
-    speakers: str,
-    planned_start: datetime | None,
-    planned_end: datetime | None,
-    actual_start: datetime | None,
-    actual_end: datetime | None,
-) -> list[str]:
-    def when(moment: datetime | None) -> str:
-        return data.local(moment).replace(microsecond=0).isoformat() if moment else ""
+class SpreadsheetReportExporter(Exporter):
+    filename = "report.xlsx"
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    schema: ClassVar[dict[str, str]] = {"type": "string", "format": "binary"}
+    summary = "Planned against actual, as an Excel workbook"
+    description = (
+        DESCRIPTION + " The same rows as `report.csv`, typed: times are date-times on the event's wall "
+        "clock (its time zone is named in the header), durations and delays are numbers of seconds."
+    )
+    example = "(an Office Open XML workbook: sheet « Rapport », one header row, then one row per line)"
+    TIME_FORMAT: ClassVar[str] = "yyyy-mm-dd hh:mm:ss"
 
-    def seconds(later: datetime | None, earlier: datetime | None) -> str:
-        return str(round((later - earlier).total_seconds())) if later and earlier else ""
+    def render(self, data: ExportData) -> bytes:
+        workbook = Workbook(write_only=True)
+        sheet: Worksheet = workbook.create_sheet("Rapport")
+        zone = data.event.timezone
+        sheet.append([f"{name} ({zone})" if name.endswith(("_start", "_end")) else name for name in COLUMNS])
 
-    planned_length = seconds(planned_end, planned_start)
-    actual_length = seconds(actual_end, actual_start)
-    overrun = str(int(actual_length) - int(planned_length)) if planned_length and actual_length else ""
-    return [
-        level,
-        segment_id,
-        item_id,
-        _text_cell(one_line(title)),
-        _text_cell(speakers),
-        when(planned_start),
-        when(planned_end),
-        planned_length,
-        when(actual_start),
-        when(actual_end),
-        actual_length,
-        seconds(actual_start, planned_start),
-        overrun,
-    ]
+        def when(moment: datetime | None) -> Cell | None:
+            if moment is None:
+                return None
+            cell = WriteOnlyCell(sheet, value=data.local(moment).replace(microsecond=0, tzinfo=None))
+            cell.number_format = self.TIME_FORMAT
+            return cell
+
+        def text(value: str) -> Cell:
+            # Always a string cell: openpyxl would otherwise store « =… » as a formula.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
+
+        for row in report_rows(data):
+            sheet.append(
+                [row.level, row.segment_id, row.item_id, text(row.title), text(row.speakers),
+                 when(row.planned_start), when(row.planned_end), row.planned_length,
+                 when(row.actual_start), when(row.actual_end), row.actual_length,
+                 row.start_delay, row.overrun]
+            )  # fmt: skip
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
 
 
 def _text_cell(text: str) -> str:

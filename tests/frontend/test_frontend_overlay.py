@@ -96,7 +96,10 @@ async def test_live_and_replay_pages_link_every_export_on_the_public_api_url(api
                 "Chapitres de la vidéo (WebVTT)": f"{base}/chapters.vtt",
                 "Chapitres pour YouTube (texte)": f"{base}/chapters.txt",
                 "Rapport prévu / réel (CSV)": f"{base}/report.csv",
+                "Rapport prévu / réel (Excel)": f"{base}/report.xlsx",
             }, path
+            webcal = f"webcal://api.regie.example/api/v1/events/{samples.SLUG}/calendar.ics"
+            assert f"<a href=\"{webcal}\">S'abonner à l'agenda</a>" in html, path
             assert api_url not in html  # the internal address stays internal
 
 
