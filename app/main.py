@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
-from app.api import auth, control, errors, events, exports, live, resources, revisions, timesync
+from app.api import auth, control, errors, events, exports, hidden, live, resources, revisions, timesync
 from app.api.caching import ConditionalGetMiddleware
 from app.api.head import HeadAsGet
 from app.api.hot_reads import HotReads
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(HeadAsGet)  # outermost: every layer inside sees a GET
 
     api = APIRouter(prefix="/api/v1")
-    for module in (events, revisions, resources, live, control, auth, exports, timesync):
+    for module in (events, revisions, resources, live, control, hidden, auth, exports, timesync):
         api.include_router(module.router)
     app.include_router(api)
 
