@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 from zoneinfo import ZoneInfo
 
+from frontend.formatting import MONTHS, duration, hour_minute
 from frontend.models import (
     ENDED,
     LIVE,
@@ -45,6 +46,9 @@ VIDEO_SUFFIXES = (".mp4", ".webm", ".ogv", ".ogg", ".mov", ".m4v")
 # A projection is shown once it is at least this late: the same threshold as "à l'heure" for the
 # drift, so the page never says "on time" and "20 h 00 → 20 h 00" at once.
 LATE = timedelta(seconds=60)
+# A show started this far from its planned start, on another date, was moved (a rehearsal of a
+# past programme, a postponed evening), not delayed: it is measured against its real start.
+MOVED = timedelta(hours=12)
 
 
 def projected_if_late(planned: datetime | None, projected: datetime | None) -> datetime | None:
@@ -77,12 +81,28 @@ class SegmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class Headline:
+    """How the show stands against its plan, in one place for the live page and the console."""
+
+    tone: Literal["late", "early", "ontime", "overrun"]
+    sentence: str  # the live page: « Le direct a 4 min de retard. »
+    short: str  # the console's state line: « 4 min de retard »
+
+
+@dataclass(frozen=True, slots=True)
 class ShowView:
-    """One version of the show, ready for the templates of the live page and the console."""
+    """One version of the show, ready for the templates of the live page and the console.
+
+    `event` and `live` carry the plan the show is measured against: the programme's, or, for a
+    show started on another day than planned, the programme moved to its real start (`shift`),
+    so that no figure counts the days between. `planned_event` is the programme as published.
+    """
 
     event: Event
     live: LiveState
     segments: tuple[SegmentView, ...]
+    planned_event: Event | None = None
+    shift: timedelta = timedelta(0)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -127,6 +147,49 @@ class ShowView:
     @property
     def late_end(self) -> datetime | None:
         return projected_if_late(self.event.ends_at, self.projected_end)
+
+    @property
+    def published(self) -> Event:
+        """The programme as published, whatever day the show really started."""
+        return self.planned_event or self.event
+
+    @property
+    def moved_day(self) -> str | None:
+        """« commencé le 1er décembre au lieu du 23 novembre 2020 », for a show moved to another day."""
+        if not self.shift or self.live.started_at is None:
+            return None
+        zone = self.zone
+        real = self.live.started_at.astimezone(zone)
+        planned = self.published.starts_at.astimezone(zone)
+        this_year = self.live.server_time.astimezone(zone).year
+        return f"commencé le {_day(real, with_year=real.year != this_year)} au lieu du {_day(planned)}"
+
+    @property
+    def headline(self) -> Headline:
+        live = self.live
+        if live.status != LIVE:
+            return Headline("ontime", "", "")
+        planned_end = self.event.ends_at
+        if live.server_time - planned_end >= LATE:
+            end = hour_minute(planned_end, self.zone)
+            return Headline(
+                "overrun", f"Le direct dépasse sa fin prévue à {end}.", f"Au-delà de la fin prévue ({end})"
+            )
+        lateness = live.drift_seconds
+        if self.projected_end is not None:
+            lateness = max(lateness, (self.projected_end - planned_end).total_seconds())
+        if lateness >= LATE.total_seconds():
+            late = f"{duration(lateness)} de retard"
+            return Headline("late", f"Le direct a {late}.", late)
+        if lateness <= -LATE.total_seconds():
+            early = f"{duration(lateness)} d'avance"
+            return Headline("early", f"Le direct a {early}.", early)
+        return Headline("ontime", "Le direct est à l'heure.", "À l'heure")
+
+    @property
+    def past_date(self) -> bool:
+        """A show still to start whose planned end has passed: not « imminent », just not run."""
+        return self.live.status == SCHEDULED and self.live.server_time >= self.event.ends_at
 
     @property
     def live_segment(self) -> SegmentSummary | None:
@@ -178,7 +241,66 @@ def item_state(index: int, live_index: int | None, item: Item, status: str) -> S
     return "skipped" if status == ENDED else "coming"
 
 
+def _day(moment: datetime, *, with_year: bool = True) -> str:
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {MONTHS[moment.month - 1]}" + (f" {moment.year}" if with_year else "")
+
+
+def day_shift(event: Event, live: LiveState) -> timedelta:
+    """How far a show started on another day than planned was moved; zero for a show on its day."""
+    started = live.started_at or event.started_at
+    if started is None:
+        return timedelta(0)
+    offset = started - event.starts_at
+    zone = event.zone
+    if abs(offset) < MOVED or started.astimezone(zone).date() == event.starts_at.astimezone(zone).date():
+        return timedelta(0)
+    return offset
+
+
+def _moved(moment: datetime | None, shift: timedelta) -> datetime | None:
+    return None if moment is None else moment + shift
+
+
+def _moved_item(item: Item | None, shift: timedelta) -> Item | None:
+    if item is None:
+        return None
+    return item.model_copy(update={"planned_start": _moved(item.planned_start, shift)})
+
+
+def _moved_segment(segment: SegmentSummary, shift: timedelta) -> dict[str, datetime]:
+    return {"planned_start": segment.planned_start + shift, "planned_end": segment.planned_end + shift}
+
+
+def moved_plan(event: Event, live: LiveState, shift: timedelta) -> tuple[Event, LiveState]:
+    """The programme and live state with every planned time moved by `shift`, drift measured anew."""
+    segments = [
+        segment.model_copy(
+            update={**_moved_segment(segment, shift), "items": [_moved_item(i, shift) for i in segment.items]}
+        )
+        for segment in event.segments
+    ]
+    moved_event = event.model_copy(
+        update={"starts_at": event.starts_at + shift, "ends_at": event.ends_at + shift, "segments": segments}
+    )
+    moved_live = live.model_copy(
+        update={
+            "drift_seconds": live.drift_seconds - shift.total_seconds(),
+            "segment": (
+                live.segment.model_copy(update=_moved_segment(live.segment, shift)) if live.segment else None
+            ),
+            "item": _moved_item(live.item, shift),
+            "next_item": _moved_item(live.next_item, shift),
+        }
+    )
+    return moved_event, moved_live
+
+
 def show_view(event: Event, live: LiveState) -> ShowView:
+    planned_event = event
+    shift = day_shift(event, live)
+    if shift:
+        event, live = moved_plan(event, live, shift)
     items = event.items
     live_id = live.item.id if live.item is not None else None
     next_id = live.next_item.id if live.next_item is not None else None
@@ -192,7 +314,9 @@ def show_view(event: Event, live: LiveState) -> ShowView:
             views.append(ItemView(item=item, state=state, is_next=item.id == next_id))
             index += 1
         segments.append(SegmentView(segment=segment, state=_segment_state(views), items=tuple(views)))
-    return ShowView(event=event, live=live, segments=tuple(segments))
+    return ShowView(
+        event=event, live=live, segments=tuple(segments), planned_event=planned_event, shift=shift
+    )
 
 
 def _segment_state(items: list[ItemView]) -> State:

@@ -42,6 +42,19 @@ class HiddenItems(BaseModel):
     responses={
         200: {
             "description": "The secrets of every mystery item. Sent with `Cache-Control: no-store`.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "items": [
+                            {
+                                "id": "invite-mystere-1",
+                                "speakers": [{"name": "Jeanne Exemple", "role": None, "organisation": None}],
+                                "announcement": None,
+                            }
+                        ]
+                    }
+                }
+            },
             "headers": {"Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}}},
         },
         **responses(401, 403, 404, 503),

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from openpyxl import Workbook
@@ -156,6 +158,10 @@ class SpreadsheetReportExporter(Exporter):
 
     def render(self, data: ExportData) -> bytes:
         workbook = Workbook(write_only=True)
+        # Same data, same bytes (the ETag and 304s depend on it): the workbook's dates are the
+        # programme's revision, not the time of the request.
+        revised = data.event.updated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        workbook.properties.created = workbook.properties.modified = revised
         sheet: Worksheet = workbook.create_sheet("Rapport")
         zone = data.event.timezone
         sheet.append([f"{name} ({zone})" if name.endswith(("_start", "_end")) else name for name in COLUMNS])
@@ -182,7 +188,27 @@ class SpreadsheetReportExporter(Exporter):
             )  # fmt: skip
         buffer = io.BytesIO()
         workbook.save(buffer)
-        return buffer.getvalue()
+        return _without_clock(buffer.getvalue(), revised)
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _without_clock(archive: bytes, revised: datetime) -> bytes:
+    """The same workbook with nothing dated by the clock: openpyxl dates the zip's entries and
+    the `modified` property with the time of saving; they become 1980-01-01 and `revised`."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    stamp = revised.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
+            target.writestr(fixed, content)
+    return out.getvalue()
 
 
 def _text_cell(text: str) -> str:

@@ -86,8 +86,10 @@ def test_a_browser_five_minutes_wrong_shows_the_servers_time_left(
         # Ten minutes late: the closing segment and the end of the show are where they now stand.
         assert closing["projected_start"] and event["projected_end"]
         status, programme = page.locator("#live-status"), page.locator("#live-programme")
-        expect(status).to_contain_text(re.compile(r"Le direct est 1[01] min de retard"))
-        expect(status).to_contain_text(f"Fin : prévu {hm(event['ends_at'])} → {hm(event['projected_end'])}")
+        expect(status).to_contain_text(re.compile(r"Le direct a 1[01] min de retard"))
+        expect(status).to_contain_text(
+            f"Fin prévue à {hm(event['ends_at'])}, estimée à {hm(event['projected_end'])}"
+        )
         expect(programme.locator(".segment-head", has_text="Clôture")).to_contain_text(
             f"prévu {hm(closing['planned_start'])} → {hm(closing['projected_start'])}"
         )

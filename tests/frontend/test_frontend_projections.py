@@ -61,10 +61,11 @@ def pages(projections: dict[str, object]) -> tuple[str, str]:
 
 def test_a_late_show_shows_projected_starts_and_end_on_the_live_page_and_the_console() -> None:
     live, console = pages(LATE)
-    assert "Fin : prévu 21 h 00 → 21 h 07" in visible_text(live, "live-status")
+    # (visible_text reads the edge of each element as a space: « 21 h 00 , »)
+    assert "Fin prévue à 21 h 00 , estimée à 21 h 07" in visible_text(live, "live-status")
     assert "prévu 20 h 00 → 20 h 07 Clôture" in visible_text(live, "live-programme")
     assert "Fin de la séquence estimée à 20 h 07" in visible_text(live, "live-now")
-    assert "Fin : prévu 21 h 00 → 21 h 07" in visible_text(console, "console-state")
+    assert "Fin prévue à 21 h 00 , estimée à 21 h 07" in visible_text(console, "console-state")
     assert "fin estimée à 20 h 07" in visible_text(console, "console-state")
     assert "prévu 20 h 00 → 20 h 07 Clôture" in visible_text(console, "console-programme")
 
@@ -106,7 +107,7 @@ async def test_the_replay_page_of_a_live_show_gives_estimated_times(
     # The welcome's stretch (planned 19 h 00 – 20 h 00 in Paris) runs seven minutes over.
     backend.clock.fixed = PLANNED_START + timedelta(hours=1, minutes=7)
     text = visible_text((await client.get(f"/events/{samples.SLUG}/replay")).text)
-    assert "fin prévu 21 h 00 → 21 h 07" in text
+    assert "fin prévue 21 h 00 → 21 h 07" in text
     assert "Clôture 20 h 00 estimé 20 h 07" in text
 
 

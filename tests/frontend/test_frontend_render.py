@@ -80,9 +80,7 @@ def test_the_page_contains_its_fragments_verbatim() -> None:
 
 def test_the_live_page_shows_who_speaks_now_and_next_in_paris_time() -> None:
     html = page(view_at("etude"))
-    assert (
-        visible_text(html, "live-status") == "En direct Le direct est 5 min de retard. Fin prévue à 21 h 00"
-    )
+    assert visible_text(html, "live-status") == "En direct Le direct a 5 min de retard. Fin prévue à 21 h 00"
     now = visible_text(html, "live-now")
     assert "Séquence en cours Ouverture Prévue 19 h 00 – 20 h 00" in now
     assert "En ce moment Intervention Les résultats de l'étude Anne ROBIN Fondatrice, COMISIS" in now
