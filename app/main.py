@@ -19,9 +19,9 @@ from app.api import auth, control, errors, events, exports, hidden, live, resour
 from app.api.caching import ConditionalGetMiddleware
 from app.api.head import HeadAsGet
 from app.api.hot_reads import HotReads
+from app.api.openapi import conform
 from app.api.request_limits import RequestLimits
 from app.client_address import trust_forwarded_headers
-from app.api.openapi import conform
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
