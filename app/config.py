@@ -48,6 +48,7 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
     # Where people open Régie's pages (the frontend), as they type it: exports link each event
     # and item there. Configured, never taken from a request's Host header, which any client sets.
     public_url: str = Field(
