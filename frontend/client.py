@@ -21,6 +21,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from frontend.models import (
     Event,
     EventSummary,
+    HiddenItem,
     LiveState,
     Overrun,
     TimelineEntry,
@@ -168,6 +169,16 @@ class ApiClient:
             )
         except httpx.HTTPError as error:
             raise ApiUnavailable(0, f"{method} {path}: {error!r}") from error
+
+    async def get_hidden(self, slug: str, *, token: str) -> dict[str, HiddenItem]:
+        """The secrets of the mystery items, by item id: for one moderator's console page only,
+        never a fragment shared by consoles, never cached (`no-store`)."""
+        response = await self._send(
+            "GET", _path(slug) + "/hidden", headers={"Authorization": f"Bearer {token}"}
+        )
+        items = _json(response).get("items", [])
+        hidden = [HiddenItem.model_validate(item) for item in items if isinstance(item, dict)]
+        return {item.id: item for item in hidden}
 
     async def _get_json(self, path: str) -> Any:
         return _json(await self._send("GET", path))

@@ -93,6 +93,12 @@ def offset(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def quoted(title: str) -> str:
+    """A title between guillemets, once: one that already holds « » gets “ ” around it instead
+    of « « L'alliance dynamique » incarnée localement »."""
+    return f"“{title}”" if "«" in title else f"« {title} »"
+
+
 def iso(moment: datetime) -> str:
     """The machine-readable form for `<time datetime>` and the page's clock scripts."""
     return moment.isoformat().replace("+00:00", "Z")

@@ -20,6 +20,7 @@ from frontend.client import ApiClient
 from frontend.clock import ServerClock
 from frontend.config import DEV_SECRET_KEY, Settings
 from frontend.errors import install_error_handlers
+from frontend.identity import IdentityMiddleware
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.render import Renderer
 from frontend.routes import auth, console, editor, pages
@@ -172,6 +173,7 @@ def create_app(
     app.include_router(console.router)
     app.include_router(auth.router)
     install_error_handlers(app)
+    app.add_middleware(IdentityMiddleware)  # inside BrowserIdMiddleware: it reads the session id
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:

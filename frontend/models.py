@@ -175,6 +175,14 @@ class Overrun(_ApiModel):
         )
 
 
+class HiddenItem(_ApiModel):
+    """A mystery item's secrets, as `GET /events/{slug}/hidden` gives them to a moderator."""
+
+    id: str
+    speakers: list[Speaker] = Field(default_factory=list)
+    announcement: str | None = None
+
+
 class TimelineEntry(_ApiModel):
     version: int
     at: datetime

@@ -44,6 +44,7 @@ def make_environment() -> Environment:
         drift=formatting.drift,
         offset=formatting.offset,
         iso=formatting.iso,
+        quoted=formatting.quoted,
         kind_label=lambda kind: KIND_LABELS.get(kind, kind.capitalize()),
         filesize=formatting.file_size,
     )

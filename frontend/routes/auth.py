@@ -16,6 +16,8 @@ from frontend.security import CSRF_FIELD, csrf_token, csrf_valid, safe_next
 from frontend.services import Services, services_of
 from frontend.sessions import new_session_id
 
+# Where a moderator lands after logging in without a page to go back to: the events they run.
+LANDING = "/console"
 router = APIRouter()
 ServicesDep = Annotated[Services, Depends(services_of)]
 
@@ -51,7 +53,7 @@ def _login_page(
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, services: ServicesDep) -> Response:
-    next_url = safe_next(request.query_params.get("next"))
+    next_url = safe_next(request.query_params.get("next"), default=LANDING)
     if await services.moderator(request) is not None:
         return RedirectResponse(next_url, status_code=303)
     notice = NOTICES.get(request.query_params.get("notice", ""))
@@ -73,7 +75,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
     form = await request.form()
     username = str(form.get("username", "")).strip()[:150]
     password = str(form.get("password", ""))[:1024]
-    next_url = safe_next(str(form.get("next", "")))
+    next_url = safe_next(str(form.get("next", "")), default=LANDING)
 
     def show(error: str, status: int) -> HTMLResponse:
         return _login_page(

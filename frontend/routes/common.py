@@ -11,8 +11,9 @@ from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, NotFound
 from frontend.live import Audience, Viewer
-from frontend.security import same_origin
+from frontend.security import csrf_token, same_origin
 from frontend.services import SLUG, Services
+from frontend.sessions import ModeratorSession
 
 
 def page(
@@ -24,8 +25,18 @@ def page(
     cache: str = "no-cache",
 ) -> HTMLResponse:
     services: Services = request.app.state.services
+    moderator: ModeratorSession | None = getattr(request.state, "moderator", None)
+    if moderator is not None:
+        # Every page's header says who is logged in: such a page is this browser's alone.
+        context = {
+            **context,
+            "viewer_name": moderator.username,
+            "viewer_csrf": csrf_token(services.settings.secret_key, moderator.id),
+        }
+        if "no-store" not in cache:
+            cache = "private, no-cache"
     html = services.renderer.page(template, context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": cache})
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": cache, "Vary": "Cookie"})
 
 
 def is_htmx(request: Request) -> bool:

@@ -15,7 +15,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from frontend.models import ENDED, LiveState
+from frontend.formatting import quoted
+from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
 from frontend.refusals import PRESS_REFUSALS, press_refusal
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
@@ -45,6 +46,22 @@ def _login_url(slug: str, notice: str) -> str:
     return f"/login?next={quote(_console_url(slug), safe='/')}&notice={notice}"
 
 
+@router.get("/console", response_class=HTMLResponse)
+async def moderator_home(request: Request, services: ServicesDep) -> Response:
+    """The events a moderator can run, each with its console: where login leads."""
+    moderator = await services.moderator(request)
+    if moderator is None:
+        return RedirectResponse("/login?next=/console&notice=required", status_code=303)
+    events = await services.summaries()
+    running = [e for e in events if e.status == LIVE]
+    coming = [e for e in events if e.status == SCHEDULED]
+    ended = [e for e in events if e.status == ENDED]
+    groups = [(title, group) for title, group in (("En direct", running), ("À venir", coming),
+              ("Terminés", ended)) if group]  # fmt: skip
+    context = {"groups": groups, "username": moderator.username}
+    return page(request, "moderator.html", context, cache="no-store")
+
+
 @router.get("/events/{slug}/console", response_class=HTMLResponse)
 async def console_page(request: Request, slug: str, services: ServicesDep) -> Response:
     check_slug(slug)
@@ -52,8 +69,13 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
     if moderator is None:
         return RedirectResponse(_login_url(slug, "required"), status_code=303)
     view = await services.view(slug)
+    try:
+        hidden = await services.api.get_hidden(slug, token=moderator.api_token)
+    except (ApiUnavailable, Unauthorized, Forbidden, NotFound):
+        hidden = {}  # the console still drives the show; the secrets panel says it could not read them
     context = {
         "view": view,
+        "hidden": hidden,
         "username": moderator.username,
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
         "server_now": services.clock.now(),
@@ -215,7 +237,7 @@ async def _live_or_none(services: Services, slug: str) -> LiveState | None:
 
 
 def _done(press: Press, live: LiveState) -> str:
-    title = f"« {live.item.title} »" if live.item is not None else "—"
+    title = quoted(live.item.title) if live.item is not None else "—"
     if press.action == "start":
         return f"Le direct a commencé : {title} est à l'antenne (version {live.version})."
     if press.action == "end" or live.status == ENDED:

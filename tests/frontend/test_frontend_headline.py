@@ -4,6 +4,7 @@ both, a show started on another day measured against its real start, past dates 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import programme_samples as samples
 from html_text import visible_text
@@ -82,3 +83,33 @@ def test_a_past_date_never_reads_imminent() -> None:
     assert "data-countdown" not in page
     soon = view(started=None, now=PLANNED - timedelta(minutes=5), status="scheduled")
     assert "data-countdown" in renderer.page("live.html", {"view": soon, "related": [], "api_url": API})
+
+
+def test_a_title_that_holds_guillemets_is_not_quoted_twice() -> None:
+    from frontend.formatting import quoted
+
+    assert quoted("Accueil") == "« Accueil »"
+    assert (
+        quoted("« L'alliance dynamique » incarnée localement")
+        == "“« L'alliance dynamique » incarnée localement”"
+    )
+    programme = samples.programme()
+    programme["segments"][0]["items"][2]["title"] = "« L'alliance dynamique » incarnée localement"
+    event = Event.model_validate(programme)
+    items = event.items
+    live = LiveState(
+        event=samples.SLUG, version=3, status="live", server_time=PLANNED, started_at=PLANNED,
+        segment=event.segments[0], item=items[2], next_item=items[3],
+    )  # fmt: skip
+    html = unescape(renderer.console_fragments(show_view(event, live)))
+    assert "« «" not in html and "» »" not in html
+    assert "l'invité mystère de “« L'alliance dynamique » incarnée localement” ?" in html
+
+
+def test_an_organiser_repeated_as_subtitle_is_shown_once() -> None:
+    programme = samples.programme()
+    programme["organiser"] = programme["subtitle"] = "Plateforme « l'innovation territoriale en actions ! »"
+    event = Event.model_validate(programme)
+    live = LiveState(event=samples.SLUG, version=1, status="scheduled", server_time=PLANNED)
+    html = renderer.page("live.html", {"view": show_view(event, live), "related": [], "api_url": API})
+    assert visible_text(html).count("Plateforme « l'innovation territoriale en actions ! »") == 1
