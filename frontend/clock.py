@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from frontend.client import ApiError, NotFound
+from frontend.client import ApiError, ApiUnavailable, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,12 @@ class ServerClock:
                     logger.warning("the backend has no GET /api/v1/time: pages use this machine's clock")
                 return None
             except ApiError as error:
-                logger.info("clock measurement failed: %s", error)
+                if self._reference is None and isinstance(error, ApiUnavailable) and error.status == 0:
+                    # Not a failure: `regie up` starts the pages beside a backend still starting,
+                    # and the clock is measured again in a moment.
+                    logger.debug("backend not answering yet, its clock will be measured when it does")
+                else:
+                    logger.info("clock measurement failed: %s", error)
                 break
             rtt = self._monotonic() - start
             samples.append(Sample(server.timestamp(), wall + rtt / 2, start + rtt / 2, rtt))

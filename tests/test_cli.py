@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS, regie, regie_env
+from tests.conftest import DINER, ROOT, SEEDS, Api, regie, regie_env
 from tests.test_programme import MINIMAL
 
 
@@ -17,11 +19,44 @@ def env(tmp_path: Path) -> dict[str, str]:
     return regie_env(REGIE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
 
 
-def test_import_before_the_schema_exists_says_what_to_run(env: dict[str, str]) -> None:
+def test_import_before_the_schema_exists_says_what_to_run(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "cli.db").touch()  # a file, but no schema in it
     result = regie("import", str(SEEDS[0]), env=env)
     assert result.returncode == 1
     assert "run `regie db upgrade` first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def assert_says_where_it_looked(stderr: str, missing: Path) -> None:
+    assert f"no database at {missing} (REGIE_DATABASE_URL=sqlite+aiosqlite:///{missing})" in stderr
+    assert "set REGIE_DATABASE_URL to the server's" in stderr
+    assert "Traceback" not in stderr
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_user_add_that_finds_no_database_says_where_it_looked_and_creates_none(tmp_path: Path) -> None:
+    missing = tmp_path / "ailleurs" / "regie.db"
+    env = regie_env(REGIE_DATABASE_URL=f"sqlite+aiosqlite:///{missing}")
+    result = regie(
+        "user", "add", "regisseur", "--role", "moderator", "--password-stdin",
+        env=env, input="un mot de passe assez long\n",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert_says_where_it_looked(result.stderr, missing)
+
+
+async def test_rehearse_that_finds_no_database_says_where_it_looked_and_creates_none(
+    api: Api, tmp_path: Path
+) -> None:
+    missing = tmp_path / "ailleurs" / "regie.db"
+    env = regie_env(REGIE_DATABASE_URL=f"sqlite+aiosqlite:///{missing}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "rehearse", DINER, "--api-url", api.url,
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert_says_where_it_looked(stderr.decode(), missing)
 
 
 def test_import_users_and_a_refused_programme(env: dict[str, str], tmp_path: Path) -> None:
@@ -106,3 +141,22 @@ def test_up_says_which_port_is_taken(env: dict[str, str]) -> None:
         f"regie up: cannot listen on 127.0.0.1:{port} (Address already in use): "
         "is Régie already running? Choose another port with --api-port\n"
     )
+
+
+def test_up_leads_a_new_user_to_a_show_that_moves_and_links_its_own_pages(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.conftest import free_port, regie_server
+
+    api_port, web_port = free_port(), free_port()
+    env = regie_env(REGIE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'up.db'}")
+    log = tmp_path / "up.log"
+    with regie_server(
+        "up", "--api-port", str(api_port), "--web-port", str(web_port),
+        env=env, health=f"http://127.0.0.1:{web_port}/login", log=log,
+    ):  # fmt: skip
+        calendar = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/events/{DINER}/calendar.ics").text
+    output = log.read_text(encoding="utf-8")
+    assert "regie rehearse diner-elus-entreprises-2020 --speed 60 --starts-in 10s" in output
+    assert f"URL:http://127.0.0.1:{web_port}/events/{DINER}" in calendar
+    assert "clock measurement failed" not in output

@@ -81,6 +81,15 @@ async def test_a_malformed_request_answers_the_422_body_the_document_describes(a
                 method,
             )
     assert "HTTPValidationError" not in json.dumps(document)
+    # A well-formed press that lacks its target is a 422 without `errors`: documented too.
+    refused = await api.client.post(
+        f"/api/v1/events/{DINER}/control",
+        json={"action": "goto", "expected_version": 0, "target": None},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 422 and "errors" not in refused.json()
+    control = document["paths"]["/api/v1/events/{slug}/control"]["post"]["responses"]["422"]
+    validator(document, control["content"]["application/json"]["schema"]).validate(refused.json())
 
 
 CLIENT_CONFIG = """\

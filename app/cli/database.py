@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -63,10 +64,34 @@ def upgrade_schema(settings: Settings) -> None:
         upgrade(settings.database_url)
 
 
+def require_existing_database(settings: Settings) -> None:
+    """Refuse, before opening it, a SQLite file that does not exist: opening would create an
+    empty one, and the command would then act on a database no server reads. Say where the
+    command looked and how to point it at the server's."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    if not is_sqlite(settings.database_url):
+        return
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:" or Path(database).exists():
+        return
+    origin = "REGIE_DATABASE_URL" if "REGIE_DATABASE_URL" in os.environ else "the default REGIE_DATABASE_URL"
+    fail(
+        f"no database at {Path(database).resolve()} ({origin}={settings.database_url}); nothing was "
+        "created. Every command uses the database of `regie up` started in the same directory with "
+        "the same REGIE_DATABASE_URL: run it from there, or set REGIE_DATABASE_URL to the server's, "
+        "e.g. REGIE_DATABASE_URL=sqlite+aiosqlite:////srv/regie/var/regie.db (four slashes for an "
+        "absolute path). `regie db upgrade` creates a new, empty one."
+    )
+
+
 def require_current_schema(settings: Settings) -> None:
     """Refuse to touch a database whose schema is behind the code's (or was never created)."""
     from alembic.script import ScriptDirectory
 
+    require_existing_database(settings)
     from app.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()

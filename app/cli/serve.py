@@ -118,6 +118,10 @@ def cmd_up(args: argparse.Namespace) -> None:
     from app.main import create_app
 
     api_url = f"http://{_loopback(args.host)}:{args.api_port}"
+    if "REGIE_PUBLIC_URL" not in os.environ:  # exports link the pages this command serves
+        settings = settings.model_copy(
+            update={"public_url": f"http://{_loopback(args.host)}:{args.web_port}"}
+        )
     configs = [server_config(create_app(settings), host=args.host, port=args.api_port)]
     web = frontend_app(api_url)
     if web is None:
@@ -127,6 +131,10 @@ def cmd_up(args: argparse.Namespace) -> None:
     log.info("Régie: API on %s/api/v1 (docs at %s/docs)", api_url, api_url)
     if web is not None:
         log.info("Régie: pages on http://%s:%d/", _loopback(args.host), args.web_port)
+        log.info(
+            "Régie: to see a show move within a minute, run in another terminal: "
+            "regie rehearse diner-elus-entreprises-2020 --speed 60 --starts-in 10s"
+        )
     asyncio.run(serve(*configs))
 
 

@@ -3,6 +3,7 @@ relayed to browsers by `/time`, and used for every time a page renders."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import pytest
 from backend import Backend
 from fastapi import FastAPI
 
-from frontend.client import NotFound, Unauthorized
+from frontend.client import ApiUnavailable, NotFound, Unauthorized
 from frontend.clock import ServerClock
 from frontend.config import Settings
 from frontend.main import create_app
@@ -87,6 +88,27 @@ async def test_a_failed_measurement_keeps_the_last_good_one() -> None:
     clock._read = down
     assert await clock.measure() is None
     assert clock.offset == pytest.approx(10.0, abs=1e-6)
+
+
+async def test_a_backend_still_starting_is_not_logged_as_a_failure(caplog: pytest.LogCaptureFixture) -> None:
+    """`regie up` starts the pages beside a backend that is not listening yet."""
+    caplog.set_level(logging.INFO, logger="frontend.clock")
+
+    async def starting() -> datetime:
+        raise ApiUnavailable(0, "GET /api/v1/time: ConnectError('All connection attempts failed')")
+
+    clock = ServerClock(starting, wall=lambda: 1234.5, monotonic=lambda: 1.0)
+    assert await clock.measure() is None
+    assert caplog.records == []
+    # Once it has answered, losing it is worth a line.
+    fake = FakeTime(offset=0.0, trips=[0.01] * 5)
+    clock._read = fake.read
+    assert await clock.measure() is not None
+    clock._read = starting
+    await clock.measure()
+    assert [r.getMessage() for r in caplog.records] == [
+        "clock measurement failed: 0: GET /api/v1/time: ConnectError('All connection attempts failed')"
+    ]
 
 
 @pytest.fixture
