@@ -54,7 +54,13 @@ def test_no_canary_secret_in_any_page_before_its_reveal(
         page.wait_for_timeout(200)  # its socket's first message
         seen.append(page.content())
         console.reload()
-        seen.append(console.content())
+        # The console shows its moderator whom each mystery hides, in that one panel of their
+        # own page (read with their token); everything else on it is scanned like a public page.
+        html = console.content()
+        start = html.index('<section class="console-secrets"')
+        end = html.index("</section>", start)
+        assert canary(SLUG, "NAME") in html[start:end]
+        seen.append(html[:start] + html[end:])
 
     look_everywhere()  # before the show
     for action in ("start", "next", "next"):  # up to the mystery item, live but not revealed

@@ -88,15 +88,19 @@ def test_every_export_is_linked_and_answers(page: Page, stack: Stack, path: str)
     exports = page.locator(".exports")
     expect(exports.get_by_role("link", name="Ajouter à mon agenda")).to_be_visible()
     hrefs = exports.get_by_role("link").evaluate_all("links => links.map(a => a.href)")
+    webcal = stack.api_url.replace("http://", "webcal://") + "/api/v1/events/essai-replay/calendar.ics"
     assert [href.rsplit("/", 1)[1] for href in hrefs] == [
+        "calendar.ics",
         "calendar.ics",
         "schedule.xml",
         "schedule.json",
         "chapters.vtt",
         "chapters.txt",
         "report.csv",
+        "report.xlsx",
     ]
-    for href in hrefs:
+    assert hrefs[1] == webcal  # the subscription, beside the download
+    for href in hrefs[:1] + hrefs[2:]:
         assert href.startswith(f"{stack.api_url}/api/v1/events/essai-replay/")
         assert httpx.get(href).status_code == 200, href
 
