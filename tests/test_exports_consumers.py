@@ -7,7 +7,6 @@ schedule as importers of several conferences into one instance key it, the sprea
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -114,7 +113,7 @@ async def test_the_sequence_of_an_entry_grows_when_it_changes(public_api: tuple[
     assert put.status_code in (200, 201), put.text
     imported = await sequences("ponctuation")
     assert imported == await sequences("ponctuation")  # unchanged: calendar apps keep their entries
-    await asyncio.sleep(1.1)  # revisions are counted in seconds
+    clock.now += timedelta(minutes=1)  # a revision later
     changed = {**PUNCTUATED, "title": "Élus et entreprises, ensemble"}
     put = await api.client.put("/api/v1/events/ponctuation", json=changed, headers=admin)
     assert put.status_code in (200, 201), put.text
@@ -122,7 +121,7 @@ async def test_the_sequence_of_an_entry_grows_when_it_changes(public_api: tuple[
 
     # A reveal changes the entry of its segment only (its guest is now in the description).
     before = await sequences(DINER)
-    clock.now = datetime.now(UTC) + timedelta(minutes=5)
+    clock.now = datetime.now(UTC) + timedelta(minutes=5)  # the seeds were imported on the real clock
     assert (await api.control("start", 0)).status_code == 200
     assert (await api.control("reveal", 1, "invite-mystere-1")).status_code == 200
     after = await sequences(DINER)
