@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import programme_samples as samples
-from fake_backend import FakeShow
+from backend import Backend
 from html_text import visible_text
 from test_frontend_console import CONSOLE, open_console, press
 from test_frontend_render import page, renderer, view_at
@@ -16,7 +16,7 @@ from frontend.presenter import show_view
 
 
 async def test_the_console_shows_the_moderator_whom_each_mystery_item_hides(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
     await open_console(client)
     html = (await client.get(CONSOLE)).text
@@ -32,13 +32,13 @@ async def test_the_console_shows_the_moderator_whom_each_mystery_item_hides(
 
 
 async def test_reveal_is_not_offered_once_the_show_has_ended(
-    client: httpx.AsyncClient, show: FakeShow
+    client: httpx.AsyncClient, backend: Backend
 ) -> None:
     token = await open_console(client)
-    assert (await press(client, token, "start", show.version)).status_code == 200
+    assert (await press(client, token, "start", await backend.version())).status_code == 200
     live = visible_text((await client.get(CONSOLE)).text, "console-programme")
     assert "Révéler" in live
-    assert (await press(client, token, "end", show.version)).status_code == 200
+    assert (await press(client, token, "end", await backend.version())).status_code == 200
     ended = (await client.get(CONSOLE)).text
     assert "Révéler" not in visible_text(ended, "console-programme")
     assert 'class="control control-reveal"' in ended  # the big button stays, disabled
