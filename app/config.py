@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="The pages' public base URL, e.g. https://regie.example.org (REGIE_PUBLIC_URL)",
     )
+    # Audience questions and votes allowed per minute: per viewer id, and per address (a town
+    # hall's proxy may carry a whole council: the address allowances are the wider ones).
+    questions_per_viewer: int = Field(default=5, gt=0)
+    questions_per_address: int = Field(default=30, gt=0)
+    votes_per_address: int = Field(default=600, gt=0)
 
 
 @lru_cache

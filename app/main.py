@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,7 +18,20 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
-from app.api import auth, control, errors, events, exports, hidden, live, resources, revisions, timesync
+from app.api import (
+    audience,
+    auth,
+    control,
+    errors,
+    events,
+    exports,
+    hidden,
+    live,
+    questions,
+    resources,
+    revisions,
+    timesync,
+)
 from app.api.caching import ConditionalGetMiddleware
 from app.api.head import HeadAsGet
 from app.api.hot_reads import HotReads
@@ -26,9 +42,13 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.domain.programme import ProgrammeDocument
 from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
+from app.live.audience import create_board
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
-from app.public import ProgrammeMessage, live_message, live_state, programme_message
+from app.live.questions import QuestionFeed
+from app.public import ProgrammeMessage, live_message, live_state, programme_message, questions_message
+from app.services import questions as question_service
+from app.services.audience import Presence
 from app.services.changes import Shows
 from app.services.programmes import EventNotFound, load_programme
 from app.services.snapshots import Snapshots
@@ -87,7 +107,26 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         app.state.engine, app.state.sessions = engine, sessions
         app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots
         app.state.shows = shows
+
+        async def load_questions(slug: str) -> bytes | None:
+            async with sessions() as session:
+                try:
+                    _programme, public = await question_service.public_questions(session, slug)
+                except EventNotFound:
+                    return None
+            return questions_message(public)
+
+        app.state.question_feed = feed = QuestionFeed(load=load_questions, publish=broadcast.publish)
+        app.state.audience_throttle = Throttle(storage_for(settings.broadcast_url))
+        app.state.presence = presence = Presence(
+            board=create_board(settings.broadcast_url),
+            hub=hub,
+            sessions=sessions,
+            reporter=f"api:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            clock=app_clock,
+        )
         await broadcast.start()
+        presence.start()
         # Only Redis carries another process's announcements: with the embedded broadcast, this
         # process looks for the changes a command (`regie import`) committed.
         watch = (
@@ -100,6 +139,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         try:
             yield
         finally:
+            await presence.stop()
+            await feed.close()
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -107,6 +148,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await hub.close()
             await broadcast.stop()
             await app.state.login_throttle.aclose()
+            await app.state.audience_throttle.aclose()
             await engine.dispose()
 
     # Swagger UI and ReDoc from an installed package, not a CDN: `/docs` works offline, on a
@@ -133,7 +175,19 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(HeadAsGet)  # outermost: every layer inside sees a GET
 
     api = APIRouter(prefix="/api/v1")
-    for module in (events, revisions, resources, live, control, hidden, auth, exports, timesync):
+    for module in (
+        events,
+        revisions,
+        resources,
+        live,
+        control,
+        hidden,
+        auth,
+        exports,
+        timesync,
+        questions,
+        audience,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 

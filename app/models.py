@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -210,3 +211,65 @@ class AccessToken(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Question(SQLModel, table=True):
+    """An audience question. `asker` identifies who asked (a hash of the viewer's id or address)
+    for duplicates only; it is never read back out. On air is the run's business, not a status."""
+
+    __tablename__ = "question"
+    __table_args__ = (
+        # One viewer asking the same thing twice is refused by the database, not by a check.
+        UniqueConstraint("event_pk", "asker", "text_key"),
+        Index("ix_question_event_pk_status", "event_pk", "status"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False)
+    )
+    id: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    text_key: str = Field(sa_column=Column(String(64), nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(String(200)))
+    asker: str = Field(sa_column=Column(String(64), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    votes: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    moderated_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    moderated_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    aired_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class QuestionVote(SQLModel, table=True):
+    """One row per voter and question: the primary key is what makes a second vote change nothing."""
+
+    __tablename__ = "question_vote"
+
+    question_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("question.pk", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    voter: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class AudienceMinute(SQLModel, table=True):
+    """The most viewers seen at once during one minute of an event, and when: the audience curve.
+
+    Every API process samples the same totals and writes them with an upsert that keeps the
+    larger, so a minute holds its peak however many processes wrote it.
+    """
+
+    __tablename__ = "audience_minute"
+
+    event_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("event.pk", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    minute: datetime = Field(sa_column=Column(UtcDateTime, primary_key=True, nullable=False))
+    viewers: int = Field(sa_column=Column(Integer, nullable=False))
+    peak_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain import show
+from app.domain.questions import PUBLIC_STATUSES, QuestionStatus, reported_status
 from app.domain.show import Plan, PlannedItem, PlannedSegment, Run, Status
-from app.models import Event, Item, Segment, TimelineEntry
+from app.models import Event, Item, Question, Segment, TimelineEntry
 from app.services.programmes import Programme
 
 
@@ -135,6 +136,12 @@ class EventPublic(EventSummary):
     )
 
 
+class QuestionOnAir(_Public):
+    id: str
+    text: str
+    author: str | None = Field(description="As the viewer signed it (name, organisation), or null.")
+
+
 class LiveState(_Public):
     event: str = Field(description="The event's slug.")
     version: int = Field(description="Grows by exactly one on every change of the show.")
@@ -153,6 +160,9 @@ class LiveState(_Public):
         default=None,
         description="While the show is live, when it should now end, seen at `server_time`; it moves "
         "later while the live item overruns. Null otherwise.",
+    )
+    question: QuestionOnAir | None = Field(
+        default=None, description="The audience question on air, or null. At most one at a time."
     )
 
 
@@ -329,6 +339,9 @@ def live_state(programme: Programme, *, server_time: datetime, now: datetime | N
         next_item=public_item(programme, by_id[next_id], run, projection=projected) if next_id else None,
         drift_seconds=show.drift_seconds(plan, run, show_planned_end=programme.event.ends_at),
         projected_end=projected.show_end,
+        question=QuestionOnAir(id=run.question.id, text=run.question.text, author=run.question.author)
+        if run.question
+        else None,
     )
 
 
@@ -394,4 +407,73 @@ def programme_message(programme: Programme, *, now: datetime) -> bytes:
             item_starts=leads(later.item_starts),
         )
     message = ProgrammeMessage(version=event.version, programme=event, overrun=overrun)
+    return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()
+
+
+class QuestionPublic(_Public):
+    """An audience question as anyone may read it: approved, answered or on air, never otherwise."""
+
+    id: str
+    text: str
+    author: str | None
+    status: QuestionStatus
+    votes: int
+    created_at: datetime
+    answered_at: datetime | None = None
+
+
+class QuestionModerated(QuestionPublic):
+    """A question as moderators see it, whatever its status: never through a public read."""
+
+    moderated_at: datetime | None
+    moderated_by: str | None
+    aired_at: datetime | None
+
+
+class QuestionsMessage(_Public):
+    """What the live WebSocket sends when the public list changes, at most once a second."""
+
+    type: str = "questions"
+    questions: list[QuestionPublic]
+
+
+def question_status(question: Question, run: Run) -> QuestionStatus:
+    on_air = run.question is not None and run.question.id == question.id
+    return reported_status(QuestionStatus(question.status), on_air=on_air)
+
+
+def question_public(question: Question, run: Run) -> QuestionPublic:
+    """The public face of a question; refuses (ValueError) one that may not be public."""
+    status = question_status(question, run)
+    if status not in PUBLIC_STATUSES:
+        raise ValueError("a pending or rejected question is never public")
+    return QuestionPublic(
+        id=question.id,
+        text=question.text,
+        author=question.author,
+        status=status,
+        votes=question.votes,
+        created_at=question.created_at,
+        answered_at=question.answered_at,
+    )
+
+
+def question_moderated(question: Question, run: Run) -> QuestionModerated:
+    return QuestionModerated(
+        id=question.id,
+        text=question.text,
+        author=question.author,
+        status=question_status(question, run),
+        votes=question.votes,
+        created_at=question.created_at,
+        answered_at=question.answered_at,
+        moderated_at=question.moderated_at,
+        moderated_by=question.moderated_by,
+        aired_at=question.aired_at,
+    )
+
+
+def questions_message(questions: list[QuestionPublic]) -> bytes:
+    """The `questions` message, ASCII like the live one (see `live_message`)."""
+    message = QuestionsMessage(questions=questions)
     return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()

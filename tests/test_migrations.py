@@ -21,6 +21,9 @@ TABLES = {
     "access_token",
     "programme_revision",
     "resource",
+    "question",
+    "question_vote",
+    "audience_minute",
 }
 
 

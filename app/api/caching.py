@@ -75,11 +75,19 @@ class ConditionalGetMiddleware:
             return
         start: Message | None = None
         body = bytearray()
+        streaming = False
 
         async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
+            nonlocal start, streaming
+            if streaming:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                # A stream (SSE) never ends: it has no validator, and goes out as it comes.
+                if Headers(raw=message["headers"]).get("content-type", "").startswith("text/event-stream"):
+                    streaming = True
+                    await send(message)
+                else:
+                    start = message
             elif message["type"] == "http.response.body" and start is not None:
                 body.extend(message.get("body", b""))
                 if not message.get("more_body", False):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Response, WebSocket
+from fastapi import APIRouter, Header, Request, Response, WebSocket
 from sqlalchemy.exc import SQLAlchemyError
+from sse_starlette import EventSourceResponse
 
 from app.api.caching import CONDITIONAL_READ, read_responses, weak_etag
-from app.api.deps import ClockDep, SnapshotsDep
+from app.api.deps import ClockDep, SettingsDep, SnapshotsDep
+from app.api.errors import responses
 from app.api.examples import example
-from app.live.hub import TRY_AGAIN_LATER, LiveHub
+from app.domain.refusals import Code, Refusal
+from app.live.hub import TRY_AGAIN_LATER, LiveHub, Stream
 from app.public import LiveState
 from app.services.snapshots import Snapshot, Snapshots
 
@@ -74,3 +79,58 @@ async def live_ws(websocket: WebSocket, slug: str, include: str | None = None) -
             pass
     finally:
         await hub.leave(viewer)
+
+
+SSE_PING_SECONDS = 15
+"""A comment line this often: proxies that close idle connections keep the stream open."""
+
+_SSE_EXAMPLE = (
+    'event: live\nid: 7\ndata: {"event":"diner-elus-entreprises-2020","version":7,…}\n\n'
+    'event: questions\ndata: [{"id":"mJ2qK8xR1v0aZ3pL","text":"…","votes":42,…}]\n\n'
+)
+
+
+@router.get(
+    "/{slug}/live/sse",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "A stream of server-sent events that never ends.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _SSE_EXAMPLE}},
+        },
+        **responses(404, 503),
+    },
+    summary="The live state, pushed as server-sent events (for networks that block WebSockets)",
+    description="On connect the current state, then after every change `event: live`, "
+    "`id: <version>`, `data: <LiveState JSON>`. A client reconnecting with `Last-Event-ID` older than "
+    "the current version gets the current state at once (with the current one, nothing until the next "
+    "change). `event: questions` carries the public question list (`data`: the list, as `GET "
+    "…/questions`) when it changes, at most once a second. A comment line every 15 s keeps proxies "
+    "from closing an idle stream.",
+)
+async def live_sse(
+    slug: str,
+    request: Request,
+    settings: SettingsDep,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> EventSourceResponse:
+    hub: LiveHub = request.app.state.hub
+    seen = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
+    stream = await hub.join_stream(slug, last_event_id=seen)
+    if stream is None:
+        raise Refusal(Code.UNKNOWN_EVENT, f"There is no event « {slug} ».")
+    return EventSourceResponse(
+        _frames(hub, stream),
+        ping=SSE_PING_SECONDS,
+        send_timeout=settings.viewer_send_timeout_seconds,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _frames(hub: LiveHub, stream: Stream) -> AsyncIterator[bytes]:
+    try:
+        while (frames := await stream.next()) is not None:
+            for frame in frames:
+                yield frame
+    finally:
+        await hub.leave_stream(stream)

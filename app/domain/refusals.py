@@ -54,6 +54,9 @@ class Code(StrEnum):
     REGISTRATION_CLOSED = "registration_closed"
     SESSION_FULL = "session_full"
     SIGNUP_CLOSED = "signup_closed"
+    UNKNOWN_QUESTION = "unknown_question"
+    DUPLICATE_QUESTION = "duplicate_question"
+    QUESTION_STATE = "question_state"
     # The server.
     DATABASE_UNAVAILABLE = "database_unavailable"
     INTERNAL_ERROR = "internal_error"

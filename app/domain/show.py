@@ -40,16 +40,22 @@ class Action(StrEnum):
     END = "end"
     # Not a command: the programme was edited (app.domain.edits), recorded on the same timeline.
     EDIT = "edit"
+    # Not pressed either: an audience question's moderation (app.domain.questions) puts it on air.
+    QUESTION_ON_AIR = "question_on_air"
+    QUESTION_OFF_AIR = "question_off_air"
 
     @property
     def takes_target(self) -> bool:
-        """`goto` and `reveal` name the item they act on; the other actions name none."""
+        """`goto` and `reveal` name the item they act on, a question's actions the question; the
+        other actions name none."""
         return self in _TARGETED
 
 
-_TARGETED = frozenset({Action.GOTO, Action.REVEAL})
-# What a moderator may press: every action but the programme's edits (as a type, for requests).
-COMMAND_ACTIONS = tuple(action for action in Action if action is not Action.EDIT)
+_TARGETED = frozenset({Action.GOTO, Action.REVEAL, Action.QUESTION_ON_AIR, Action.QUESTION_OFF_AIR})
+_QUESTION_ACTIONS = (Action.QUESTION_ON_AIR, Action.QUESTION_OFF_AIR)
+# What a moderator may press: every action but the programme's edits and the questions' moves
+# (as a type, for requests).
+COMMAND_ACTIONS = tuple(action for action in Action if action not in (Action.EDIT, *_QUESTION_ACTIONS))
 CommandAction = Literal["start", "next", "previous", "goto", "reveal", "end"]
 assert get_args(CommandAction) == tuple(a.value for a in COMMAND_ACTIONS)
 
@@ -101,6 +107,15 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
+class AiredQuestion:
+    """An audience question on air, as the live state shows it (its text as approved)."""
+
+    id: str
+    text: str
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     """What has happened so far; stored whole with its version, replaced whole on each command."""
 
@@ -112,6 +127,7 @@ class Run:
     item_starts: Mapping[str, datetime] = field(default_factory=dict)
     item_ends: Mapping[str, datetime] = field(default_factory=dict)
     revealed: Mapping[str, datetime] = field(default_factory=dict)
+    question: AiredQuestion | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The run as stored in the event row (the status and version have their own columns)."""
@@ -126,6 +142,11 @@ class Run:
             "item_starts": times(self.item_starts),
             "item_ends": times(self.item_ends),
             "revealed": times(self.revealed),
+            "question": (
+                {"id": self.question.id, "text": self.question.text, "author": self.question.author}
+                if self.question
+                else None
+            ),
         }
 
     @classmethod
@@ -146,6 +167,7 @@ class Run:
             item_starts=times("item_starts"),
             item_ends=times("item_ends"),
             revealed=times("revealed"),
+            question=AiredQuestion(**data["question"]) if data.get("question") else None,
         )
 
 
@@ -155,9 +177,11 @@ class Command:
 
     action: Action
     target: str | None = None
+    question: AiredQuestion | None = None
+    """For QUESTION_ON_AIR: the question that goes on air (`target` is its id)."""
 
     def __post_init__(self) -> None:
-        if self.action not in COMMAND_ACTIONS:
+        if self.action is Action.EDIT:
             raise ShowError(
                 Code.INVALID_REQUEST,
                 f"`{self.action.value}` is not a command: the programme is edited by PUT.",
@@ -278,7 +302,22 @@ def _reveal(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
 
 def _end(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
     current = _require_live(run)
-    return replace(_leave(run, current, at), status=Status.ENDED, current=None, ended_at=at)
+    return replace(_leave(run, current, at), status=Status.ENDED, current=None, ended_at=at, question=None)
+
+
+def _question_on_air(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    _require_live(run)
+    if command.question is None or command.question.id != command.target:
+        raise ValueError("`question_on_air` carries the question that goes on air")
+    if run.question == command.question:
+        raise ShowError(Code.QUESTION_STATE, "This question is already on air.")
+    return replace(run, question=command.question)
+
+
+def _question_off_air(plan: Plan, run: Run, command: Command, at: datetime) -> Run:
+    if run.question is None or (command.target is not None and command.target != run.question.id):
+        raise ShowError(Code.QUESTION_STATE, "This question is not on air.")
+    return replace(run, question=None)
 
 
 def _target(plan: Plan, command: Command) -> str:
@@ -294,6 +333,8 @@ _HANDLERS = {
     Action.GOTO: _goto,
     Action.REVEAL: _reveal,
     Action.END: _end,
+    Action.QUESTION_ON_AIR: _question_on_air,
+    Action.QUESTION_OFF_AIR: _question_off_air,
 }
 
 

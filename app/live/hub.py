@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,10 @@ LoadState = Callable[[str], Awaitable[bytes | None]]
 
 
 CHANNEL_PREFIX = "regie:live:"
+# The question list travels on the event's channel as its own message type (contract v1.1), so a
+# viewer's one subscription carries it and the live message keeps its size.
+QUESTIONS_PREFIX = b'{"type":"questions"'
+QUESTIONS_INTERVAL = 1.0
 
 
 def channel_name(slug: str) -> str:
@@ -56,6 +61,54 @@ def programme_version(message: bytes) -> int | None:
     """The version of a programme message; None for any other message."""
     match = _PROGRAMME.match(message)
     return int(match[1]) if match else None
+
+
+_LIVE_PREFIX = '{"type":"live","live":'
+_QUESTIONS_PREFIX = '{"type":"questions","questions":'
+
+
+def sse_frame(event: str, message: str, prefix: str, *, event_id: int | None = None) -> bytes:
+    """One server-sent event made from a WebSocket message, whose inner JSON is its data.
+
+    The messages are ASCII JSON on one line (`app.public.live_message`), so the inner value is a
+    slice and the frame needs no escaping: made once per change for every SSE viewer.
+    """
+    data = message[len(prefix) : -1] if message.startswith(prefix) else message
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return f"{head}data: {data}\n\n".encode()
+
+
+class Stream:
+    """An SSE viewer: a one-frame mailbox that always holds the newest frame (like `Outbox`).
+
+    The endpoint's generator waits on it and writes what it finds; a viewer that reads slowly
+    skips the states it missed instead of queueing them.
+    """
+
+    __slots__ = ("_closed", "_frames", "_ready", "channel")
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self._frames: dict[str, bytes] = {}
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def offer(self, kind: str, frame: bytes) -> None:
+        self._frames[kind] = frame
+        self._ready.set()
+
+    async def next(self) -> list[bytes] | None:
+        """The frames that arrived since the last call (live first); None once closed."""
+        await self._ready.wait()
+        if self._closed:
+            return None
+        self._ready.clear()
+        frames = [self._frames.pop(kind) for kind in ("live", "questions") if kind in self._frames]
+        return frames
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.set()
 
 
 class Viewer(Outbox):
@@ -127,12 +180,43 @@ class Channel:
     slug: str
     viewers: set[Viewer] = field(default_factory=set)
     followers: set[Follower] = field(default_factory=set)
+    streams: set[Stream] = field(default_factory=set)
     version: int = -1
     latest: str | None = None
     programme_version: int = -1
     programme: str | None = None
     joining: int = 0
     """Viewers reading the first state: the channel must outlive them even with no viewer yet."""
+    questions: str | None = None
+    """The latest `questions` message, sent to viewers who join after it."""
+    questions_sent_at: float = -1e9
+    questions_timer: asyncio.TimerHandle | None = None
+
+    def offer_questions(self, message: bytes) -> None:
+        """Keep the newest list; fan it out now, or once the interval since the last one is over."""
+        self.questions = message.decode()
+        if self.questions_timer is not None:
+            return
+        wait = self.questions_sent_at + QUESTIONS_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._send_questions()
+        else:
+            self.questions_timer = asyncio.get_running_loop().call_later(wait, self._send_questions)
+
+    def _send_questions(self) -> None:
+        self.questions_timer = None
+        self.questions_sent_at = time.monotonic()
+        if self.questions is not None:
+            fan_out(self.viewers, self.questions)
+            if self.streams:
+                frame = self.questions_frame()
+                for stream in self.streams:
+                    stream.offer("questions", frame)
+
+    def stop_questions(self) -> None:
+        if self.questions_timer is not None:
+            self.questions_timer.cancel()
+            self.questions_timer = None
 
     def offer(self, message: bytes, version: int) -> None:
         """Keep and fan out `message` if it is newer than what this channel holds."""
@@ -143,6 +227,18 @@ class Channel:
         fan_out(self.viewers, self.latest)
         for follower in self.followers:
             follower.offer(self.latest)
+        if self.streams:
+            frame = self.live_frame()
+            for stream in self.streams:
+                stream.offer("live", frame)
+
+    def live_frame(self) -> bytes:
+        assert self.latest is not None
+        return sse_frame("live", self.latest, _LIVE_PREFIX, event_id=self.version)
+
+    def questions_frame(self) -> bytes:
+        assert self.questions is not None
+        return sse_frame("questions", self.questions, _QUESTIONS_PREFIX)
 
     def offer_programme(self, message: bytes, version: int) -> None:
         """Keep and send `message` to the followers if it is newer than the one held."""
@@ -183,6 +279,9 @@ class LiveHub:
     def viewer_count(self) -> int:
         return sum(len(channel.viewers) + len(channel.followers) for channel in self._channels.values())
 
+    def watched(self) -> list[str]:
+        return list(self._channels)
+
     def channel(self, slug: str) -> Channel | None:
         return self._channels.get(slug)
 
@@ -192,6 +291,63 @@ class LiveHub:
         """Add a viewer and send it the current state at once; None if the event is unknown.
 
         A follower (`follow`) is sent the current programme message first."""
+        channel = await self._open(slug)
+        if channel is None:
+            return None
+        if follow:
+            if channel.programme is None and self._load_programme is not None:
+                channel.joining += 1
+                try:
+                    programme = await self._load_programme(slug)
+                finally:
+                    channel.joining -= 1
+                if programme is not None:
+                    channel.offer_programme(programme, programme_version(programme) or 0)
+            # No await from here on, as for a viewer.
+            follower = Follower(websocket, channel, send_timeout=self._send_timeout)
+            channel.followers.add(follower)
+            if channel.programme is not None:
+                follower.offer_programme(channel.programme)
+            if channel.latest is not None:
+                follower.offer(channel.latest)
+            if channel.questions is not None:
+                follower.offer(channel.questions)
+            return follower
+        # No await from here on: the viewer gets exactly the latest state, then every newer one.
+        viewer = Viewer(websocket, channel, send_timeout=self._send_timeout)
+        channel.viewers.add(viewer)
+        if channel.latest is not None:
+            viewer.offer(channel.latest)
+        if channel.questions is not None:
+            viewer.offer(channel.questions)
+        return viewer
+
+    async def join_stream(self, slug: str, *, last_event_id: int | None = None) -> Stream | None:
+        """Add an SSE viewer with the current state waiting, unless `last_event_id` is already it."""
+        channel = await self._open(slug)
+        if channel is None:
+            return None
+        stream = Stream(channel)
+        channel.streams.add(stream)
+        if channel.latest is not None and (last_event_id is None or last_event_id != channel.version):
+            stream.offer("live", channel.live_frame())
+        if channel.questions is not None:
+            stream.offer("questions", channel.questions_frame())
+        return stream
+
+    async def leave_stream(self, stream: Stream) -> None:
+        stream.close()
+        stream.channel.streams.discard(stream)
+        await self._release(stream.channel)
+
+    def audience_of(self, slug: str) -> int:
+        """This process's followers of an event: JSON WebSocket and SSE viewers."""
+        channel = self._channels.get(slug)
+        # Followers are frontends' upstream subscriptions: they report their browsers themselves.
+        return len(channel.viewers) + len(channel.streams) if channel is not None else 0
+
+    async def _open(self, slug: str) -> Channel | None:
+        """The event's channel with its current state read; None if the event is unknown."""
         channel = self._channels.get(slug)
         if channel is None:
             channel = self._channels[slug] = Channel(slug)
@@ -212,29 +368,7 @@ class LiveHub:
                 return None
             # Dropped if a change arrived during the read: the channel then holds a newer state.
             channel.offer(message, message_version(message))
-        if follow:
-            if channel.programme is None and self._load_programme is not None:
-                channel.joining += 1
-                try:
-                    programme = await self._load_programme(slug)
-                finally:
-                    channel.joining -= 1
-                if programme is not None:
-                    channel.offer_programme(programme, programme_version(programme) or 0)
-            # No await from here on, as for a viewer.
-            follower = Follower(websocket, channel, send_timeout=self._send_timeout)
-            channel.followers.add(follower)
-            if channel.programme is not None:
-                follower.offer_programme(channel.programme)
-            if channel.latest is not None:
-                follower.offer(channel.latest)
-            return follower
-        # No await from here on: the viewer gets exactly the latest state, then every newer one.
-        viewer = Viewer(websocket, channel, send_timeout=self._send_timeout)
-        channel.viewers.add(viewer)
-        if channel.latest is not None:
-            viewer.offer(channel.latest)
-        return viewer
+        return channel
 
     async def leave(self, viewer: Viewer | Follower) -> None:
         viewer.stop()
@@ -249,17 +383,24 @@ class LiveHub:
         if (
             channel.viewers
             or channel.followers
+            or channel.streams
             or channel.joining
             or self._channels.get(channel.slug) is not channel
         ):
             return
         del self._channels[channel.slug]
+        channel.stop_questions()
         if self._unsubscribe is not None:
             await self._unsubscribe(channel_name(channel.slug))
 
     def receive(self, channel: str, message: bytes) -> None:
         """The broadcast's listener: one call per change, whatever the number of viewers."""
         slug = channel.removeprefix(CHANNEL_PREFIX)
+        if message.startswith(QUESTIONS_PREFIX):
+            questions = self._channels.get(slug)
+            if questions is not None:
+                questions.offer_questions(message)
+            return
         programme = programme_version(message)
         if programme is not None:
             if (held := self._channels.get(slug)) is not None:
@@ -293,5 +434,8 @@ class LiveHub:
         viewers: list[Viewer | Follower] = []
         for channel in self._channels.values():
             viewers += [*channel.viewers, *channel.followers]
+            channel.stop_questions()
+            for stream in channel.streams:
+                stream.close()
         self._channels.clear()
         await asyncio.gather(*(viewer.close(SERVICE_RESTART) for viewer in viewers), return_exceptions=True)

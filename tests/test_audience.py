@@ -1,0 +1,80 @@
+"""Presence on a real socket: every JSON WebSocket, SSE stream and frontend browser is counted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from app.api.relay import RELAY_HEADER, relay_credential
+from tests.conftest import DINER, Api
+from tests.test_live_sse import stream
+
+AUDIENCE = f"/api/v1/events/{DINER}/audience"
+
+
+async def audience(api: Api) -> dict[str, Any]:
+    response = await api.client.get(AUDIENCE, headers={"Authorization": f"Bearer {await api.token()}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def until_viewers(api: Api, viewers: int, within: float = 5.0) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    while True:
+        now = await audience(api)
+        if now["viewers"] == viewers:
+            return now, time.monotonic() - started
+        assert time.monotonic() - started < within, f"{now} after {within} s, wanted {viewers} viewers"
+        await asyncio.sleep(0.1)
+
+
+def relay_headers(api: Api) -> dict[str, str]:
+    return {RELAY_HEADER: relay_credential(api.settings.secret_key.get_secret_value())}
+
+
+async def test_websocket_sse_and_frontend_viewers_are_counted_within_five_seconds(api: Api) -> None:
+    assert await audience(api) == {"viewers": 0, "peak": 0, "peak_at": None}
+    async with connect(api.ws_url()) as one, connect(api.ws_url()) as two:
+        await one.recv(), await two.recv()
+        async with stream(api) as sse:
+            await sse.next()
+            _, took = await until_viewers(api, 3)
+            assert took < 5
+            report = await api.client.post(
+                f"{AUDIENCE}/reports",
+                json={"reporter": "web-1", "viewers": 40},
+                headers=relay_headers(api),
+            )
+            assert report.status_code == 204
+            now, _ = await until_viewers(api, 43)
+    assert (now["peak"], now["peak_at"] is not None) == (43, True)
+    # The frontend's report ages out (it stopped reporting), the sockets closed: nobody is left.
+    left, took = await until_viewers(api, 0, within=7)
+    assert (left["peak"], left["peak_at"]) == (43, now["peak_at"])
+    curve = await api.client.get(
+        f"{AUDIENCE}/curve", headers={"Authorization": f"Bearer {await api.token()}"}
+    )
+    points = curve.json()["points"]
+    assert max(p["viewers"] for p in points) == 43
+    assert all(p["at"].endswith(":00Z") for p in points)
+
+
+async def test_presence_is_for_moderators_and_reports_for_the_frontend_only(api: Api) -> None:
+    assert (await api.client.get(AUDIENCE)).status_code == 401
+    assert (await api.client.get(f"{AUDIENCE}/curve")).status_code == 401
+    forged = await api.client.post(
+        f"{AUDIENCE}/reports", json={"reporter": "web-1", "viewers": 10_000}, headers={RELAY_HEADER: "0" * 64}
+    )
+    assert (forged.status_code, forged.json()["code"]) == (401, "unauthenticated")
+    unknown = await api.client.post(
+        "/api/v1/events/nope/audience/reports",
+        json={"reporter": "w", "viewers": 1},
+        headers=relay_headers(api),
+    )
+    assert unknown.status_code == 404
+    assert (await audience(api))["viewers"] == 0
