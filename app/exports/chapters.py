@@ -30,7 +30,7 @@ class Chapter:
 
 
 # Timeline entries that do not change what is on air.
-_NOT_MOVES = frozenset({Action.REVEAL, Action.EDIT})
+_NOT_MOVES = frozenset({Action.REVEAL, Action.EDIT, Action.QUESTION_ON_AIR, Action.QUESTION_OFF_AIR})
 
 
 def chapters(data: ExportData) -> list[Chapter]:
