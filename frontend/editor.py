@@ -9,6 +9,7 @@ of the programme: the backend judges, this only says where and in French.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -266,6 +267,53 @@ def document_of(form: ProgrammeForm) -> dict[str, Any]:
         )
     document["segments"] = segments
     return {k: v for k, v in document.items() if v is not None}
+
+
+# What the form edits, per level: anything else a saved document carries (rooms, parallel
+# sessions and their sign-up windows, fields a later API adds) is not on the form and must
+# survive a save from it unchanged, or the editor would silently erase what it cannot show.
+_EDITED_EVENT_KEYS = frozenset(
+    {*EVENT_FIELDS, "timezone", "starts_at", "ends_at", "partners", "see_also", "segments"}
+)
+_EDITED_SEGMENT_KEYS = frozenset({"id", "title", "planned_start", "planned_end", "items"})
+_EDITED_ITEM_KEYS = frozenset(
+    {
+        "id",
+        "kind",
+        "title",
+        "description",
+        "planned_start",
+        "speakers",
+        "mystery",
+        "resources",
+        "teaser",
+        "hidden",
+    }
+)
+
+
+def _carried(target: dict[str, Any], saved: Mapping[str, Any], edited: frozenset[str]) -> None:
+    for key, value in saved.items():
+        if key not in edited and key not in target:
+            target[key] = copy.deepcopy(value)
+
+
+def carry_over(document: dict[str, Any], saved: Mapping[str, Any]) -> dict[str, Any]:
+    """`document` (from the form) with what the form does not edit taken from `saved`, the
+    document it was opened on: event-level keys, then segments and items matched by id (an
+    item keeps its sessions wherever the organiser moved it)."""
+    _carried(document, saved, _EDITED_EVENT_KEYS)
+    saved_segments = {s.get("id"): s for s in saved.get("segments") or [] if s.get("id")}
+    saved_items = {
+        i.get("id"): i for s in saved.get("segments") or [] for i in s.get("items") or [] if i.get("id")
+    }
+    for segment in document.get("segments") or []:
+        if segment.get("id") in saved_segments:
+            _carried(segment, saved_segments[segment["id"]], _EDITED_SEGMENT_KEYS)
+        for item in segment.get("items") or []:
+            if item.get("id") in saved_items:
+                _carried(item, saved_items[item["id"]], _EDITED_ITEM_KEYS)
+    return document
 
 
 # --- Structural changes made without saving (buttons that work without script) ----------------

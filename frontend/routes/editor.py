@@ -204,6 +204,11 @@ async def _post(request: Request, services: Services, slug: str | None) -> Respo
         return _render(request, services, organiser, form, slug=slug, etag=etag, errors=errors, status=422)
     if slug is not None:
         document["slug"] = slug
+        # What the form cannot show (rooms, parallel sessions) is kept from the saved document;
+        # If-Match makes sure it is the one the form was opened on.
+        saved = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+        if saved.status_code == 200:
+            document = editor.carry_over(document, saved.json())
     headers = {"If-Match": etag} if etag else {}
     response = await services.api.editing(
         "PUT", _api(target), token=organiser.api_token, json=document, headers=headers

@@ -80,3 +80,25 @@ def test_the_yaml_export_is_read_back_identical_by_regie_import(tmp_path: Path) 
     # What the editor's « Exporter en YAML » writes: the API's document, dumped.
     path.write_text(yaml.safe_dump(document.model_dump(mode="json"), allow_unicode=True, sort_keys=False))
     assert read_programme(path) == document
+
+
+def test_a_save_from_the_form_keeps_what_the_form_does_not_show() -> None:
+    saved = copy.deepcopy(BASE)
+    saved["rooms"] = [{"id": "salle-a", "name": "Salle A", "url": None}]
+    saved["segments"][0]["items"][1]["sessions"] = [
+        {"id": "atelier-1", "title": "Atelier", "room": "salle-a"}
+    ]
+    saved["segments"][0]["items"][1]["description"] = "Effacée par l'organisateur"
+    form = editor.form_of(copy.deepcopy(saved))
+    form.segments[0].items[1].values["description"] = ""
+    editor.apply_operation(form, "down:0:1")  # the item moves: its sessions follow it by id
+    document = editor.carry_over(editor.document_of(editor.parse_form(posted(form))), saved)
+    assert document["rooms"] == [{"id": "salle-a", "name": "Salle A", "url": None}]
+    moved = next(
+        i
+        for s in document["segments"]
+        for i in s["items"]
+        if i["id"] == saved["segments"][0]["items"][1]["id"]
+    )
+    assert moved["sessions"] == [{"id": "atelier-1", "title": "Atelier", "room": "salle-a"}]
+    assert "description" not in moved  # what the organiser cleared stays cleared
