@@ -72,6 +72,9 @@ class Event(SQLModel, table=True):
     see_also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     stream_url: str | None = Field(default=None, sa_column=Column(String(2000)))
     replay_url: str | None = Field(default=None, sa_column=Column(String(2000)))
+    # The rooms of parallel sessions, as the programme document gives them ({id, name, url}); a
+    # url may be private (see app.public.public_rooms).
+    rooms: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     run: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -126,6 +129,10 @@ class Item(SQLModel, table=True):
     resources: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    # Parallel sessions run while this item is on air, as the programme document gives them.
+    sessions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    signup_opens_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    signup_closes_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class TimelineEntry(SQLModel, table=True):

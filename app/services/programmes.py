@@ -7,7 +7,8 @@ the services work on. What leaves the server is made from it by `app.public`, th
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -72,6 +73,18 @@ class ProgrammeContent:
     def segment_ids(self) -> dict[int | None, str]:
         return {segment.pk: segment.id for segment in self.segments}
 
+    @cached_property
+    def has_limited_sessions(self) -> bool:
+        return any(session.get("capacity") is not None for item in self.items for session in item.sessions)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """How many registered, and how many seats each session has confirmed: counts, never names."""
+
+    registered: int = 0
+    confirmed: Mapping[str, int] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class Programme:
@@ -79,6 +92,7 @@ class Programme:
 
     event: Event
     content: ProgrammeContent
+    attendance: Attendance = field(default_factory=Attendance)
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -227,6 +241,7 @@ async def store_programme(
         "see_also": list(document.see_also),
         "stream_url": document.stream_url,
         "replay_url": document.replay_url,
+        "rooms": [room.model_dump() for room in document.rooms],
         "updated_at": at,
     }
     existing = (
@@ -432,6 +447,9 @@ async def _insert_content(session: AsyncSession, event_pk: int, document: Progra
                     hidden_speakers=[s.model_dump() for s in hidden.speakers] if hidden else [],
                     hidden_announcement=hidden.announcement if hidden else None,
                     resources=[r.model_dump() for r in item_doc.resources],
+                    sessions=[session.model_dump() for session in item_doc.sessions],
+                    signup_opens_at=item_doc.signup_opens_at,
+                    signup_closes_at=item_doc.signup_closes_at,
                 )
             )
     await session.flush()
