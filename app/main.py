@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -14,8 +15,21 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.api import auth, control, errors, events, exports, hidden, live, resources, revisions, timesync
+from app.api import (
+    auth,
+    control,
+    errors,
+    events,
+    exports,
+    hidden,
+    live,
+    registrations,
+    resources,
+    revisions,
+    timesync,
+)
 from app.api.caching import ConditionalGetMiddleware
 from app.api.head import HeadAsGet
 from app.api.hot_reads import HotReads
@@ -28,11 +42,16 @@ from app.domain.programme import ProgrammeDocument
 from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
+from app.mail.transport import create_mailer
 from app.public import ProgrammeMessage, live_message, live_state, programme_message
 from app.services.changes import Shows
+from app.services.notices import Notices
 from app.services.programmes import EventNotFound, load_programme
+from app.services.registrations import erase_expired
 from app.services.snapshots import Snapshots
 from app.services.throttle import Throttle, storage_for
+
+logger = logging.getLogger("app")
 
 DESCRIPTION = """\
 Régie runs a live virtual event like a TV control room. Anyone may read events, programmes,
@@ -81,13 +100,23 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             on_change=snapshots.changed,
         )
         app.state.login_throttle = Throttle(storage_for(settings.broadcast_url))
+        app.state.registration_throttle = Throttle(storage_for(settings.broadcast_url))
         broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
         shows = Shows(sessions, broadcast, clock=app_clock, snapshots=snapshots)
         app.state.engine, app.state.sessions = engine, sessions
         app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots
         app.state.shows = shows
+        mailer = create_mailer(settings)
+        notices = Notices(sessions=sessions, mailer=mailer, settings=settings)
+        app.state.mailer, app.state.notices = mailer, notices
         await broadcast.start()
+        # Personal data is kept no longer than promised, even by a server that was down that day.
+        try:
+            await erase_expired(sessions, now=app_clock(), retention=timedelta(days=settings.retention_days))
+        except (SQLAlchemyError, OSError) as error:  # the database away: reads answer 503 meanwhile
+            logger.warning("retention: registrations not checked at start-up: %s", type(error).__name__)
+        reminders = asyncio.create_task(notices.run_reminders(app_clock), name="reminders")
         # Only Redis carries another process's announcements: with the embedded broadcast, this
         # process looks for the changes a command (`regie import`) committed.
         watch = (
@@ -100,6 +129,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         try:
             yield
         finally:
+            reminders.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminders
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -107,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await hub.close()
             await broadcast.stop()
             await app.state.login_throttle.aclose()
+            await app.state.registration_throttle.aclose()
             await engine.dispose()
 
     # Swagger UI and ReDoc from an installed package, not a CDN: `/docs` works offline, on a
@@ -133,7 +166,18 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(HeadAsGet)  # outermost: every layer inside sees a GET
 
     api = APIRouter(prefix="/api/v1")
-    for module in (events, revisions, resources, live, control, hidden, auth, exports, timesync):
+    for module in (
+        events,
+        revisions,
+        resources,
+        live,
+        control,
+        hidden,
+        auth,
+        exports,
+        timesync,
+        registrations,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 

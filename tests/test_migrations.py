@@ -21,6 +21,10 @@ TABLES = {
     "access_token",
     "programme_revision",
     "resource",
+    "registration",
+    "registration_token",
+    "signup",
+    "session_seats",
 }
 
 

@@ -66,6 +66,10 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(
         # Likewise an upload: its file is checked by its content (a PDF, an image, a deck), which
         # no schema can say, so random bytes are rightly refused with 415.
         excluded.append(schemathesis.checks.positive_data_acceptance)
+    if case.operation.method.upper() == "POST" and case.operation.path.endswith("/registrations"):
+        # An address valid by the schema's `email` format may still be refused by email-validator
+        # (a special-use domain, a name no mail server takes): 422 naming `email`, checked above.
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(
         base_url=live_api, headers={"Authorization": f"Bearer {admin_token}"}, excluded_checks=excluded
     )
