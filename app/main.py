@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         lifespan=lifespan,
     )
     app.state.settings = settings
+    registrations.hide_tokens_in_access_logs()
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.add_middleware(HotReads)
     app.add_middleware(ConditionalGetMiddleware)  # inside CORS, so a 304 carries the CORS headers too

@@ -107,3 +107,25 @@ async def test_no_registrant_appears_on_any_public_surface(
     # …and the registrant does see their own data, behind their own link.
     mine = (await api.client.get(f"/api/v1/registrations/{token}")).json()
     assert (mine["name"], mine["email"]) == (CANARY_NAME, CANARY_EMAIL)
+
+
+def test_access_logs_never_show_a_personal_link() -> None:
+    from app.api.registrations import hide_tokens_in_access_logs
+    from frontend.routes.registration import hide_tokens_in_access_logs as hide_in_pages
+
+    hide_tokens_in_access_logs()
+    hide_in_pages()
+    access = logging.getLogger("uvicorn.access")
+    token = "Zq3v9X_kLm-2pR8sT4uV6wY0aB1cD3eF5gH7iJ9kL0m"
+    lines = []
+    for path in (f"/api/v1/registrations/{token}/signups", f"/inscription/{token}/annulation"):
+        record = logging.LogRecord(
+            "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", path, "1.1", 200), None,
+        )  # fmt: skip
+        assert all(f.filter(record) for f in access.filters)
+        lines.append(record.getMessage())
+    assert lines == [
+        '127.0.0.1:5000 - "GET /api/v1/registrations/…/signups HTTP/1.1" 200',
+        '127.0.0.1:5000 - "GET /inscription/…/annulation HTTP/1.1" 200',
+    ]

@@ -9,6 +9,8 @@ the token, which goes to the mailbox instead.
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -391,3 +393,21 @@ async def registrations_xlsx(slug: str, session: SessionDep, _user: Moderator) -
         media_type=XLSX,
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{slug}-registrations.xlsx"'},
     )
+
+
+class _HideTokens(logging.Filter):
+    """Access log lines show `/registrations/…`: a personal link's token is a key to personal data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], TOKEN_IN_PATH.sub(r"\1…", record.args[2]), *record.args[3:])
+        return True
+
+
+TOKEN_IN_PATH = re.compile(r"(/registrations/)[A-Za-z0-9_-]{16,}")
+
+
+def hide_tokens_in_access_logs() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _HideTokens) for f in access.filters):
+        access.addFilter(_HideTokens())
