@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     questions_per_viewer: int = Field(default=5, gt=0)
     questions_per_address: int = Field(default=30, gt=0)
     votes_per_address: int = Field(default=600, gt=0)
+    # Registration and its e-mails (see app.mail): links in e-mails point at `public_url`.
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://host:port, smtp://user:password@host:port or smtps://…; unset: .eml files",
+    )
+    mail_from: str = Field(default="Régie <regie@localhost>")
+    outbox_dir: Path = Field(default=DEFAULT_DATA_DIR / "outbox")
+    reminder_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    reminder_poll_seconds: float = Field(default=30.0, gt=0)
+    retention_days: int = Field(default=90, ge=0, le=3650)
+    # Registrations accepted per client address and window (the frontend forwards its visitor's
+    # address: list it in REGIE_TRUSTED_PROXIES, or every visitor counts as the frontend).
+    registrations_per_address: int = Field(default=20, gt=0)
+    registration_window_seconds: int = Field(default=600, gt=0)
 
 
 @lru_cache

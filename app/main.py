@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import (
     audience,
@@ -28,6 +30,7 @@ from app.api import (
     hidden,
     live,
     questions,
+    registrations,
     resources,
     revisions,
     timesync,
@@ -46,13 +49,18 @@ from app.live.audience import create_board
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
 from app.live.questions import QuestionFeed
+from app.mail.transport import create_mailer
 from app.public import ProgrammeMessage, live_message, live_state, programme_message, questions_message
 from app.services import questions as question_service
 from app.services.audience import Presence
 from app.services.changes import Shows
+from app.services.notices import Notices
 from app.services.programmes import EventNotFound, load_programme
+from app.services.registrations import erase_expired
 from app.services.snapshots import Snapshots
 from app.services.throttle import Throttle, storage_for
+
+logger = logging.getLogger("app")
 
 DESCRIPTION = """\
 Régie runs a live virtual event like a TV control room. Anyone may read events, programmes,
@@ -101,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             on_change=snapshots.changed,
         )
         app.state.login_throttle = Throttle(storage_for(settings.broadcast_url))
+        app.state.registration_throttle = Throttle(storage_for(settings.broadcast_url))
         broadcast = create_broadcast(settings.broadcast_url, listener=hub.receive, resync=hub.resync)
         hub.attach(subscribe=broadcast.subscribe, unsubscribe=broadcast.unsubscribe)
         shows = Shows(sessions, broadcast, clock=app_clock, snapshots=snapshots)
@@ -125,8 +134,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             reporter=f"api:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             clock=app_clock,
         )
+        mailer = create_mailer(settings)
+        notices = Notices(sessions=sessions, mailer=mailer, settings=settings)
+        app.state.mailer, app.state.notices = mailer, notices
         await broadcast.start()
         presence.start()
+        # Personal data is kept no longer than promised, even by a server that was down that day.
+        try:
+            await erase_expired(sessions, now=app_clock(), retention=timedelta(days=settings.retention_days))
+        except (SQLAlchemyError, OSError) as error:  # the database away: reads answer 503 meanwhile
+            logger.warning("retention: registrations not checked at start-up: %s", type(error).__name__)
+        reminders = asyncio.create_task(notices.run_reminders(app_clock), name="reminders")
         # Only Redis carries another process's announcements: with the embedded broadcast, this
         # process looks for the changes a command (`regie import`) committed.
         watch = (
@@ -141,6 +159,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         finally:
             await presence.stop()
             await feed.close()
+            reminders.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminders
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -149,6 +170,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await broadcast.stop()
             await app.state.login_throttle.aclose()
             await app.state.audience_throttle.aclose()
+            await app.state.registration_throttle.aclose()
             await engine.dispose()
 
     # Swagger UI and ReDoc from an installed package, not a CDN: `/docs` works offline, on a
@@ -161,6 +183,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         lifespan=lifespan,
     )
     app.state.settings = settings
+    registrations.hide_tokens_in_access_logs()
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.add_middleware(HotReads)
     app.add_middleware(ConditionalGetMiddleware)  # inside CORS, so a 304 carries the CORS headers too
@@ -187,6 +210,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         timesync,
         questions,
         audience,
+        registrations,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -73,6 +73,9 @@ class Event(SQLModel, table=True):
     see_also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     stream_url: str | None = Field(default=None, sa_column=Column(String(2000)))
     replay_url: str | None = Field(default=None, sa_column=Column(String(2000)))
+    # The rooms of parallel sessions, as the programme document gives them ({id, name, url}); a
+    # url may be private (see app.public.public_rooms).
+    rooms: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     run: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -127,6 +130,10 @@ class Item(SQLModel, table=True):
     resources: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    # Parallel sessions run while this item is on air, as the programme document gives them.
+    sessions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    signup_opens_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    signup_closes_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -273,3 +280,96 @@ class AudienceMinute(SQLModel, table=True):
     minute: datetime = Field(sa_column=Column(UtcDateTime, primary_key=True, nullable=False))
     viewers: int = Field(sa_column=Column(Integer, nullable=False))
     peak_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Registration(SQLModel, table=True):
+    """Someone who registered to follow an event: personal data, never read by app.public.
+
+    `email_key` (the address as compared: normalised, lower case) is unique per event, so two
+    registrations of one person are impossible whatever the concurrency.
+    """
+
+    __tablename__ = "registration"
+    __table_args__ = (UniqueConstraint("event_pk", "email_key"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    id: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    email: str = Field(sa_column=Column(String(320), nullable=False))
+    email_key: str = Field(sa_column=Column(String(320), nullable=False))
+    organisation: str | None = Field(default=None, sa_column=Column(String(200)))
+    category: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    # The reminder is claimed by one process with a conditional UPDATE (… WHERE reminder_at IS
+    # NULL), so it goes out once per registration however many processes run.
+    reminder_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class RegistrationToken(SQLModel, table=True):
+    """A personal link's token, stored as its SHA-256 only: a leaked database opens nobody's page.
+
+    Each e-mail carries a token of its own (the server cannot know an earlier one), and every
+    token of a registration stays valid until the registration is erased: asking for the link
+    again, or a stranger typing the address, never breaks the link someone already has.
+    """
+
+    __tablename__ = "registration_token"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    registration_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("registration.pk", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Signup(SQLModel, table=True):
+    """A registration's place in one parallel session: confirmed, or waitlisted in arrival order.
+
+    One per registration and block (the item whose sessions run side by side): signing up to
+    another session of the block moves this row.
+    """
+
+    __tablename__ = "signup"
+    __table_args__ = (UniqueConstraint("registration_pk", "block_id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    registration_pk: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("registration.pk", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    block_id: str = Field(sa_column=Column(String(80), nullable=False))
+    session_id: str = Field(sa_column=Column(String(80), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    # Order of arrival in the session, from its seat row: the waitlist is served in this order.
+    arrival: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class SessionSeats(SQLModel, table=True):
+    """The seat counter of one session: every sign-up of the session updates this row first.
+
+    That UPDATE is the lock that serialises sign-ups to one session on every database, and
+    `confirmed < capacity` in its WHERE is what confirms exactly `capacity` people under any
+    concurrency. Kept apart from the programme, so that replacing the programme keeps the count.
+    """
+
+    __tablename__ = "session_seats"
+    __table_args__ = (UniqueConstraint("event_pk", "session_id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.pk", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    session_id: str = Field(sa_column=Column(String(80), nullable=False))
+    confirmed: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    arrivals: int = Field(default=0, sa_column=Column(Integer, nullable=False))

@@ -10,12 +10,14 @@ secrets; nothing here is stored.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain import show
+from app.domain.programme import MAIN_ROOM_ID
 from app.domain.questions import PUBLIC_STATUSES, QuestionStatus, reported_status
 from app.domain.show import Plan, PlannedItem, PlannedSegment, Run, Status
 from app.models import Event, Item, Question, Segment, TimelineEntry
@@ -46,6 +48,25 @@ def resource_url(resource_id: str) -> str:
     return f"/api/v1/resources/{resource_id}"
 
 
+class RoomPublic(_Public):
+    id: str
+    name: str
+    url: str | None = Field(
+        description="The room's stream or video-conference link; null when none, or when a session "
+        "with a `capacity` runs in it (only those signed up to it receive the link)."
+    )
+
+
+class SessionPublic(_Public):
+    id: str
+    title: str
+    room: str = Field(description="The `id` of the room it runs in (one of the event's `rooms`).")
+    description: str | None
+    facilitators: list[SpeakerPublic]
+    capacity: int | None = Field(description="Seats; null: unlimited.")
+    seats_left: int | None = Field(description="Seats not yet confirmed to anyone; null: unlimited.")
+
+
 class ItemPublic(_Public):
     id: str
     position: int
@@ -72,6 +93,12 @@ class ItemPublic(_Public):
         "of its own and has not started yet (equal to `planned_start` when on time). Items without a "
         "planned time follow their segment's `projected_start`. Null otherwise.",
     )
+    sessions: list[SessionPublic] = Field(
+        default_factory=list,
+        description="Parallel sessions that run, each in its own room, while this item is on air.",
+    )
+    signup_opens_at: datetime | None = Field(default=None, description="When sign-up to its sessions starts.")
+    signup_closes_at: datetime | None = Field(default=None, description="When sign-up to its sessions ends.")
 
 
 class SegmentSummary(_Public):
@@ -121,6 +148,11 @@ class EventPublic(EventSummary):
     see_also: list[str] = Field(description="Slugs of related events (a follow-up, an earlier edition).")
     stream_url: str | None
     replay_url: str | None
+    rooms: list[RoomPublic] = Field(
+        default_factory=list, description="Where sessions happen; an event that names none has one main room."
+    )
+    registration_open: bool = Field(default=False, description="Whether anyone may register now.")
+    registered_count: int = Field(default=0, description="How many people have registered.")
     version: int = Field(description="The live state's version when this programme was read.")
     started_at: datetime | None
     ended_at: datetime | None
@@ -234,6 +266,9 @@ def public_item(
         announcement=item.hidden_announcement if item.mystery and secret_out else None,
         resources=public_resources(programme, item) if secret_out else [],
         projected_start=projection.item_starts.get(item.id) if projection else None,
+        sessions=[public_session(programme, session) for session in item.sessions],
+        signup_opens_at=item.signup_opens_at,
+        signup_closes_at=item.signup_closes_at,
     )
 
 
@@ -250,6 +285,46 @@ def public_resources(programme: Programme, item: Item) -> list[ResourcePublic]:
         for f in programme.content.files_by_item.get(item.id, ())
     ]
     return links + files
+
+
+def public_session(programme: Programme, session: Mapping[str, Any]) -> SessionPublic:
+    capacity = session.get("capacity")
+    confirmed = programme.attendance.confirmed.get(session["id"], 0)
+    return SessionPublic(
+        id=session["id"],
+        title=session["title"],
+        room=session["room"],
+        description=session.get("description"),
+        facilitators=[SpeakerPublic.model_validate(s) for s in session.get("facilitators", [])],
+        capacity=capacity,
+        seats_left=None if capacity is None else max(capacity - confirmed, 0),
+    )
+
+
+def public_rooms(programme: Programme) -> list[RoomPublic]:
+    """The event's rooms, without the link of any room where a capacity-limited session runs.
+
+    Such a link is a seat: it goes only to those confirmed in that session (their personal page
+    and e-mail), never to a public read, page or export.
+    """
+    event = programme.event
+    if not event.rooms:
+        return [RoomPublic(id=MAIN_ROOM_ID, name=main_room_name(event.location), url=event.stream_url)]
+    private = {
+        session["room"]
+        for item in programme.items
+        for session in item.sessions
+        if session.get("capacity") is not None
+    }
+    return [
+        RoomPublic(id=room["id"], name=room["name"], url=None if room["id"] in private else room.get("url"))
+        for room in event.rooms
+    ]
+
+
+def main_room_name(location: str | None) -> str:
+    """The name of the one room of an event that names none: its place, or the stream."""
+    return location or "Direct"
 
 
 def segment_summary(
@@ -309,6 +384,9 @@ def event_public(programme: Programme, *, now: datetime | None = None) -> EventP
         see_also=list(event.see_also),
         stream_url=event.stream_url,
         replay_url=event.replay_url,
+        rooms=public_rooms(programme),
+        registration_open=run.status is not Status.ENDED,
+        registered_count=programme.attendance.registered,
         version=event.version,
         started_at=run.started_at,
         ended_at=run.ended_at,

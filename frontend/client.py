@@ -180,6 +180,17 @@ class ApiClient:
         hidden = [HiddenItem.model_validate(item) for item in items if isinstance(item, dict)]
         return {item.id: item for item in hidden}
 
+    async def relay(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request whose 4xx answers the caller reads itself (registration forms show each
+        refusal in French from its `code`); only an unreachable or failing backend raises."""
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(0, f"{method} {path}: {error!r}") from error
+        if response.status_code >= 500:
+            raise _error_for(response)
+        return response
+
     async def _get_json(self, path: str) -> Any:
         return _json(await self._send("GET", path))
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     )
 
     api_url: str = Field(default=DEFAULT_API_URL, description="where the frontend finds the backend")
+    # How long the backend keeps registrations after an event (the same REGIE_RETENTION_DAYS):
+    # the registration form says it.
+    retention_days: int = Field(default=90, ge=0)
     # Where browsers reach the API (export links): REGIE_API_URL is often an internal address
     # (a container name, loopback) that a visitor's browser cannot open.
     public_api_url: str = Field(default="", description="the API's address as browsers reach it")

@@ -23,7 +23,7 @@ from frontend.errors import install_error_handlers
 from frontend.identity import IdentityMiddleware
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.render import Renderer
-from frontend.routes import auth, console, editor, pages
+from frontend.routes import auth, console, editor, pages, registration
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
 from frontend.session_file import FileSessionStore
@@ -167,11 +167,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    registration.hide_tokens_in_access_logs()
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     app.include_router(editor.router)
     app.include_router(pages.router)
     app.include_router(console.router)
     app.include_router(auth.router)
+    app.include_router(registration.router)
     install_error_handlers(app)
     app.add_middleware(IdentityMiddleware)  # inside BrowserIdMiddleware: it reads the session id
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)

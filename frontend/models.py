@@ -39,6 +39,25 @@ class Resource(_ApiModel):
         return self.url.removeprefix("/api/v1") if self.url.startswith("/api/v1/resources/") else self.url
 
 
+class Room(_ApiModel):
+    id: str
+    name: str
+    # Null when the room's link is only for those signed up to its session.
+    url: str | None = None
+
+
+class Session(_ApiModel):
+    """A parallel session (« atelier ») of an item, in its own room."""
+
+    id: str
+    title: str
+    room: str
+    description: str | None = None
+    facilitators: list[Speaker] = Field(default_factory=list)
+    capacity: int | None = None
+    seats_left: int | None = None
+
+
 class Item(_ApiModel):
     id: str
     position: int = 0
@@ -58,6 +77,9 @@ class Item(_ApiModel):
     # While the show is live: when this item should now start (only items with a planned time).
     projected_start: datetime | None = None
     resources: list[Resource] = Field(default_factory=list)
+    sessions: list[Session] = Field(default_factory=list)
+    signup_opens_at: datetime | None = None
+    signup_closes_at: datetime | None = None
 
     @property
     def secret(self) -> bool:
@@ -108,6 +130,9 @@ class Event(EventSummary):
     see_also: list[str] = Field(default_factory=list)
     stream_url: str | None = None
     replay_url: str | None = None
+    rooms: list[Room] = Field(default_factory=list)
+    registration_open: bool = False
+    registered_count: int = 0
     version: int | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -120,6 +145,9 @@ class Event(EventSummary):
     @property
     def items(self) -> list[Item]:
         return [item for segment in self.segments for item in segment.items]
+
+    def room(self, room_id: str) -> Room | None:
+        return next((room for room in self.rooms if room.id == room_id), None)
 
 
 class LiveState(_ApiModel):

@@ -114,6 +114,15 @@ def programme_file(tmp_path: Path, data: dict[str, Any], name: str = "programme.
     return path
 
 
+@pytest.fixture
+def mailbox() -> Iterator[Any]:
+    """A real SMTP server on loopback (tests.mailbox) and what it received."""
+    from tests.mailbox import smtp_server
+
+    with smtp_server() as running:
+        yield running
+
+
 # --- A backend on a real socket -------------------------------------------------------------
 
 

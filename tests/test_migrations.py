@@ -24,6 +24,10 @@ TABLES = {
     "question",
     "question_vote",
     "audience_minute",
+    "registration",
+    "registration_token",
+    "signup",
+    "session_seats",
 }
 
 

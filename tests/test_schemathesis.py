@@ -70,6 +70,10 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(
         # Likewise a question's text: spaces collapse before it is measured, and invisible or
         # bidirectional control characters are refused (422 naming the field).
         excluded.append(schemathesis.checks.positive_data_acceptance)
+    if case.operation.method.upper() == "POST" and case.operation.path.endswith("/registrations"):
+        # An address valid by the schema's `email` format may still be refused by email-validator
+        # (a special-use domain, a name no mail server takes): 422 naming `email`, checked above.
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(
         base_url=live_api, headers={"Authorization": f"Bearer {admin_token}"}, excluded_checks=excluded
     )

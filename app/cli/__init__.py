@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from app.cli import programmes, rehearse, serve, users
+from app.cli import programmes, registrations, rehearse, serve, users
 from app.cli.command import CommandError
 from app.cli.programmes import import_programmes, read_programme
 from app.cli.serve import server_config
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     programmes.add_commands(commands)
     users.add_commands(commands)
     rehearse.add_commands(commands)
+    registrations.add_commands(commands)
     return parser
 
 

@@ -118,10 +118,14 @@ def cmd_up(args: argparse.Namespace) -> None:
     from app.main import create_app
 
     api_url = f"http://{_loopback(args.host)}:{args.api_port}"
-    if "REGIE_PUBLIC_URL" not in os.environ:  # exports link the pages this command serves
-        settings = settings.model_copy(
-            update={"public_url": f"http://{_loopback(args.host)}:{args.web_port}"}
-        )
+    # The pages are this process's own: e-mailed links point at them, and their forms forward
+    # each visitor's address from loopback, so the per-address registration limit counts visitors.
+    updates: dict[str, object] = {}
+    if "REGIE_PUBLIC_URL" not in os.environ:
+        updates["public_url"] = f"http://{_loopback(args.host)}:{args.web_port}"
+    if "REGIE_TRUSTED_PROXIES" not in os.environ:
+        updates["trusted_proxies"] = ["127.0.0.1"]
+    settings = settings.model_copy(update=updates)
     configs = [server_config(create_app(settings), host=args.host, port=args.api_port)]
     web = frontend_app(api_url)
     if web is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,9 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+# The room every event has when its programme names none: the stream everyone follows.
+MAIN_ROOM_ID = "main"
 
 ITEM_KINDS = ("talk", "debate", "announcement", "closing", "welcome", "testimony", "break", "workshop")
 
@@ -104,6 +108,29 @@ class ResourceLink(_Document):
     url: Url
 
 
+class RoomDocument(_Document):
+    """Where a session happens: a stream or a video-conference room."""
+
+    id: Identifier
+    name: Text
+    url: Url | None = Field(
+        default=None,
+        description="The room's stream or video-conference link. Not public when a session with a "
+        "`capacity` runs in it: only those signed up to that session receive it.",
+    )
+
+
+class SessionDocument(_Document):
+    """One of the parallel sessions (« ateliers ») that run while their item is on air."""
+
+    id: Identifier | None = None
+    title: Text
+    room: Identifier = Field(description="The `id` of one of the event's `rooms`.")
+    description: LongText | None = None
+    facilitators: list[Speaker] = Field(default_factory=list, max_length=50)
+    capacity: int | None = Field(default=None, ge=1, le=100_000, description="Seats; null: unlimited.")
+
+
 class ItemDocument(_Document):
     id: Identifier | None = None
     kind: str = Field(default="talk", pattern=r"^[a-z][a-z_]{1,31}$")
@@ -119,6 +146,27 @@ class ItemDocument(_Document):
         max_length=50,
         description="Links to documents for this item; a mystery item's stay hidden until its reveal.",
     )
+    sessions: list[SessionDocument] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Parallel sessions run side by side while this item is on air; `next` enters "
+        "and leaves the whole block.",
+    )
+    signup_opens_at: UtcDatetime | None = None
+    signup_closes_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _sessions_in_their_own_rooms(self) -> Self:
+        rooms = [session.room for session in self.sessions]
+        if len(rooms) != len(set(rooms)):
+            raise ValueError("two parallel sessions of one item share a room: each runs in its own")
+        if (self.signup_opens_at or self.signup_closes_at) and not self.sessions:
+            raise ValueError("`signup_opens_at` and `signup_closes_at` are only for items with `sessions`")
+        if self.signup_opens_at and self.signup_closes_at and self.signup_closes_at <= self.signup_opens_at:
+            raise ValueError("`signup_closes_at` must come after `signup_opens_at`")
+        if self.mystery and self.sessions:
+            raise ValueError("a mystery item cannot have `sessions`: they would give its secret away")
+        return self
 
     @model_validator(mode="after")
     def _mystery_keeps_its_secret_apart(self) -> Self:
@@ -174,6 +222,12 @@ class ProgrammeDocument(_Document):
     )
     stream_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
     replay_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    rooms: list[RoomDocument] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Where parallel sessions happen. An event that names none has one main room "
+        f"(id `{MAIN_ROOM_ID}`, the stream).",
+    )
     segments: list[SegmentDocument] = Field(min_length=1, max_length=MAX_SEGMENTS)
 
     @field_validator("timezone")
@@ -202,6 +256,20 @@ class ProgrammeDocument(_Document):
         item_ids = [i.id for s in self.segments for i in s.items if i.id is not None]
         if len(item_ids) != len(set(item_ids)):
             raise ValueError("two items share the same `id`")
+        room_ids = [room.id for room in self.rooms]
+        if len(room_ids) != len(set(room_ids)):
+            raise ValueError("two rooms share the same `id`")
+        known_rooms = set(room_ids) or {MAIN_ROOM_ID}
+        for item in (i for s in self.segments for i in s.items):
+            for session in item.sessions:
+                if session.room not in known_rooms:
+                    raise ValueError(
+                        f"item « {item.title} », session « {session.title} »: room « {session.room} » "
+                        f"is not one of the event's `rooms` ({', '.join(sorted(known_rooms))})"
+                    )
+        session_ids = [x.id for s in self.segments for i in s.items for x in i.sessions if x.id]
+        if len(session_ids) != len(set(session_ids)):
+            raise ValueError("two sessions share the same `id`")
         return self
 
     def with_ids(self) -> ProgrammeDocument:
@@ -210,9 +278,11 @@ class ProgrammeDocument(_Document):
         Ids that the file leaves out are derived from titles, so re-importing an edited file
         keeps the ids of what did not move (and the links that point at them).
         """
-        taken: set[str] = {s.id for s in self.segments if s.id} | {
-            i.id for s in self.segments for i in s.items if i.id
-        }
+        taken: set[str] = (
+            {s.id for s in self.segments if s.id}
+            | {i.id for s in self.segments for i in s.items if i.id}
+            | {x.id for s in self.segments for i in s.items for x in i.sessions if x.id}
+        )
 
         def fresh(base: str) -> str:
             candidate, n = base, 2
@@ -234,8 +304,24 @@ class ProgrammeDocument(_Document):
                 )
                 for i_index, item in enumerate(segment.items, start=1)
             ]
+            items = [_with_session_ids(item, fresh) for item in items]
             segments.append(segment.model_copy(update={"id": segment_id, "items": items}))
         return self.model_copy(update={"segments": segments})
+
+
+def _with_session_ids(item: ItemDocument, fresh: Callable[[str], str]) -> ItemDocument:
+    if not item.sessions or all(session.id for session in item.sessions):
+        return item
+    assert item.id is not None
+    sessions = [
+        session
+        if session.id
+        else session.model_copy(
+            update={"id": fresh(f"{item.id[:38]}-{slugify(session.title, fallback=str(index))}"[:80])}
+        )
+        for index, session in enumerate(item.sessions, start=1)
+    ]
+    return item.model_copy(update={"sessions": sessions})
 
 
 def slugify(text: str, *, fallback: str, limit: int = 40) -> str:
@@ -264,6 +350,9 @@ def parse_programme(data: Any, *, source: str) -> ProgrammeDocument:
         raise ProgrammeError(source, [locate(error_entry, data) for error_entry in error.errors()]) from None
 
 
+_LABELS = {"segments": "segment", "items": "item", "sessions": "session", "rooms": "room"}
+
+
 def locate(entry: Any, data: Any) -> str:
     """One pydantic error in the show's words: segment 2 « title », item 3 « title », field `x`."""
     parts: list[str] = []
@@ -273,12 +362,12 @@ def locate(entry: Any, data: Any) -> str:
     i = 0
     while i < len(loc):
         key = loc[i]
-        if key in ("segments", "items") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+        if key in _LABELS and i + 1 < len(loc) and isinstance(loc[i + 1], int):
             index = loc[i + 1]
             siblings = node.get(key) if isinstance(node, dict) else None
             child = siblings[index] if isinstance(siblings, list) and index < len(siblings) else None
             title = child.get("title") if isinstance(child, dict) else None
-            label = "segment" if key == "segments" else "item"
+            label = _LABELS[key]
             parts.append(f"{label} {index + 1}" + (f" « {title} »" if isinstance(title, str) else ""))
             node = child
             i += 2

@@ -34,6 +34,8 @@ class Code(StrEnum):
     # What the request names.
     UNKNOWN_EVENT = "unknown_event"
     UNKNOWN_ITEM = "unknown_item"
+    UNKNOWN_REGISTRATION = "unknown_registration"
+    UNKNOWN_SESSION = "unknown_session"
     # The show's state (the rules of `app.domain.show`).
     VERSION_CONFLICT = "version_conflict"
     NOT_STARTED = "not_started"

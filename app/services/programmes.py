@@ -7,11 +7,12 @@ the services work on. What leaves the server is made from it by `app.public`, th
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import edits
@@ -19,7 +20,17 @@ from app.domain.edits import Changes
 from app.domain.programme import ProgrammeDocument, is_slug
 from app.domain.refusals import Code, Refusal, quoted
 from app.domain.show import Action, Plan, PlannedItem, PlannedSegment, Run, Status
-from app.models import Event, Item, ProgrammeRevision, Resource, Segment, TimelineEntry, utcnow
+from app.models import (
+    Event,
+    Item,
+    ProgrammeRevision,
+    Registration,
+    Resource,
+    Segment,
+    SessionSeats,
+    TimelineEntry,
+    utcnow,
+)
 
 
 class EventNotFound(Refusal, LookupError):
@@ -72,6 +83,18 @@ class ProgrammeContent:
     def segment_ids(self) -> dict[int | None, str]:
         return {segment.pk: segment.id for segment in self.segments}
 
+    @cached_property
+    def has_limited_sessions(self) -> bool:
+        return any(session.get("capacity") is not None for item in self.items for session in item.sessions)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """How many registered, and how many seats each session has confirmed: counts, never names."""
+
+    registered: int = 0
+    confirmed: Mapping[str, int] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class Programme:
@@ -79,6 +102,7 @@ class Programme:
 
     event: Event
     content: ProgrammeContent
+    attendance: Attendance = field(default_factory=Attendance)
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -121,9 +145,12 @@ async def load_programme(session: AsyncSession, slug: str) -> Programme:
         # No event can have this slug: asking the database would only let a NUL byte through to
         # PostgreSQL, which refuses it as an error of its own.
         raise EventNotFound(slug)
-    event = (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()  # type: ignore[arg-type]
-    if event is None:
+    # The registered count rides on the event's query: a read still costs one round trip.
+    registered = select(func.count()).where(Registration.event_pk == Event.pk).scalar_subquery()  # type: ignore[arg-type]
+    row = (await session.execute(select(Event, registered).where(Event.slug == slug))).one_or_none()  # type: ignore[arg-type]
+    if row is None:
         raise EventNotFound(slug)
+    event, registered_count = row
     assert event.pk is not None
     key = (str(session.get_bind().engine.url), event.pk, event.updated_at)
     content = _contents.get(key)
@@ -134,7 +161,17 @@ async def load_programme(session: AsyncSession, slug: str) -> Programme:
             _contents.popitem(last=False)
     else:
         _contents.move_to_end(key)
-    return Programme(event=event, content=content)
+    confirmed: dict[str, int] = {}
+    if content.has_limited_sessions:
+        seats = await session.execute(
+            select(SessionSeats.session_id, SessionSeats.confirmed).where(SessionSeats.event_pk == event.pk)  # type: ignore[call-overload]
+        )
+        confirmed = {session_id: int(count) for session_id, count in seats}
+    return Programme(
+        event=event,
+        content=content,
+        attendance=Attendance(registered=int(registered_count), confirmed=confirmed),
+    )
 
 
 async def _load_content(session: AsyncSession, event_pk: int, *, detach: bool = True) -> ProgrammeContent:
@@ -227,6 +264,7 @@ async def store_programme(
         "see_also": list(document.see_also),
         "stream_url": document.stream_url,
         "replay_url": document.replay_url,
+        "rooms": [room.model_dump() for room in document.rooms],
         "updated_at": at,
     }
     existing = (
@@ -432,6 +470,9 @@ async def _insert_content(session: AsyncSession, event_pk: int, document: Progra
                     hidden_speakers=[s.model_dump() for s in hidden.speakers] if hidden else [],
                     hidden_announcement=hidden.announcement if hidden else None,
                     resources=[r.model_dump() for r in item_doc.resources],
+                    sessions=[session.model_dump() for session in item_doc.sessions],
+                    signup_opens_at=item_doc.signup_opens_at,
+                    signup_closes_at=item_doc.signup_closes_at,
                 )
             )
     await session.flush()

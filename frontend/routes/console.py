@@ -19,6 +19,7 @@ from frontend.formatting import quoted
 from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
 from frontend.refusals import PRESS_REFUSALS, press_refusal
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
+from frontend.routes.registration import registration_counts
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
 from frontend.services import Services, check_slug, services_of
 from frontend.sessions import ModeratorSession, SessionStoreUnavailable
@@ -79,6 +80,7 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
         "username": moderator.username,
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
         "server_now": services.clock.now(),
+        "registration_counts": await registration_counts(services, slug, moderator.api_token),
     }
     return page(request, "console.html", context, cache="no-store")
 

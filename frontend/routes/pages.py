@@ -15,6 +15,7 @@ from frontend.client import ApiError, ApiUnavailable
 from frontend.models import LIVE, SCHEDULED, EventSummary
 from frontend.presenter import STATUS_LABELS, ShowView, as_played, replay_kind, show_started_at, youtube_at
 from frontend.routes.common import open_event_socket, page, serve_viewer
+from frontend.routes.registration import form_context
 from frontend.services import Services, check_slug, services_of
 
 router = APIRouter()
@@ -49,7 +50,12 @@ async def index(request: Request, services: ServicesDep) -> HTMLResponse:
 async def live_page(request: Request, slug: str, services: ServicesDep) -> HTMLResponse:
     view = await services.view(slug)
     related = await _related(services, view.event.see_also, view.event.starts_at)
-    context = {"view": view, "related": related, "api_url": services.settings.browser_api_url}
+    context = {
+        "view": view,
+        "related": related,
+        "api_url": services.settings.browser_api_url,
+        **form_context(view.event, services),
+    }
     return page(request, "live.html", context)
 
 

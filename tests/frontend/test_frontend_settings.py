@@ -33,6 +33,7 @@ def test_every_field_is_read_from_its_regie_variable(monkeypatch: pytest.MonkeyP
         "REGIE_SESSION_FILE": "var/sessions.json",
         "REGIE_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.0/8",
         "REGIE_REVOCATION_CHECK_SECONDS": "5",
+        "REGIE_RETENTION_DAYS": "30",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -54,6 +55,7 @@ def test_every_field_is_read_from_its_regie_variable(monkeypatch: pytest.MonkeyP
         "session_file": "var/sessions.json",
         "trusted_proxies": ["10.0.0.1", "10.0.0.0/8"],
         "revocation_check_seconds": 5.0,
+        "retention_days": 30,
     }
     # The test names every field: one added without a variable fails here.
     assert {f"REGIE_{name.upper()}" for name in Settings.model_fields} <= set(values)

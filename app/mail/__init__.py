@@ -1,0 +1,1 @@
+"""E-mail to registrants: messages built in French (`messages`), sent by SMTP or as .eml (`transport`)."""
