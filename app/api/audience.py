@@ -94,7 +94,7 @@ async def get_audience_curve(
 @router.post(
     "/{slug}/audience/reports",
     status_code=204,
-    responses=responses(401, 404, 422, 503),
+    responses=responses(400, 401, 404, 422, 503),
     summary="A frontend process reports how many browsers follow the event (frontend only)",
     description=f"Authenticated with `{RELAY_HEADER}`: the HMAC-SHA256 of `regie-frontend-relay` under the "
     "deployment's `REGIE_SECRET_KEY`, which the frontend shares. Sent every 1.5 s per event followed; a "

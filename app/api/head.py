@@ -20,11 +20,18 @@ class HeadAsGet:
             await self.app(scope, receive, send)
             return
 
+        answered = False
+
+        # The response ends with its headers: a stream (the SSE live feed) would otherwise keep
+        # a HEAD open for ever, and no body is sent anyway. The server then reports the request
+        # as disconnected to the app, which stops producing.
         async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": b""})
+            nonlocal answered
+            if answered:
                 return
-            await send(message)
+            if message["type"] == "http.response.start":
+                answered = True
+                await send(message)
+                await send({"type": "http.response.body", "body": b""})
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
