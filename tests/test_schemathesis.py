@@ -66,6 +66,10 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(
         # Likewise an upload: its file is checked by its content (a PDF, an image, a deck), which
         # no schema can say, so random bytes are rightly refused with 415.
         excluded.append(schemathesis.checks.positive_data_acceptance)
+    if case.operation.method.upper() == "PUT":
+        # A generated document over the 1 MB cap is refused with 413 before it is read, which
+        # this check does not count as a refusal although nothing is stored.
+        excluded.append(schemathesis.checks.negative_data_rejection)
     if case.operation.method.upper() == "POST" and case.operation.path == "/api/v1/events/{slug}/questions":
         # Likewise a question's text: spaces collapse before it is measured, and invisible or
         # bidirectional control characters are refused (422 naming the field).

@@ -59,7 +59,7 @@ def event_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> R
     status_code=status.HTTP_200_OK,
     responses={
         201: {"model": EventPublic, "description": "The event was created."},
-        **responses(400, 401, 403, 409, 412, 503),
+        **responses(400, 401, 403, 409, 412, 413, 503),
         422: {
             "model": ProgrammeRefused,
             "description": "The programme was refused whole; nothing changed. Codes: `invalid_document`, "
