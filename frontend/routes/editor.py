@@ -43,6 +43,11 @@ def _api(slug: str) -> str:
     return "/api/v1/events/" + quote(slug, safe="")
 
 
+async def _saved_document(services: Services, organiser: ModeratorSession, slug: str) -> Any:
+    """The programme document as saved, secrets included (admins only; 403 for a moderator)."""
+    return await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+
+
 def _edit_url(slug: str) -> str:
     return f"/events/{slug}/edit"
 
@@ -127,7 +132,7 @@ async def edit_event(request: Request, slug: str, services: ServicesDep) -> Resp
     organiser = await services.moderator(request)
     if organiser is None:
         return _login(_edit_url(slug))
-    response = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+    response = await _saved_document(services, organiser, slug)
     if response.status_code == 401:
         await services.sessions.delete(organiser.id)
         return _login(_edit_url(slug))
@@ -206,7 +211,7 @@ async def _post(request: Request, services: Services, slug: str | None) -> Respo
         document["slug"] = slug
         # What the form cannot show (rooms, parallel sessions) is kept from the saved document;
         # If-Match makes sure it is the one the form was opened on.
-        saved = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+        saved = await _saved_document(services, organiser, slug)
         if saved.status_code == 200:
             document = editor.carry_over(document, saved.json())
     headers = {"If-Match": etag} if etag else {}
@@ -237,17 +242,8 @@ async def _answer(
     if response.status_code in (200, 201):
         return RedirectResponse(_edit_url(target) + "?saved=1", status_code=303)
     body = _body(response)
-    if response.status_code == 401:
-        await services.sessions.delete(organiser.id)
-        return _login(_edit_url(target))
-    if response.status_code == 403:
-        notice = "Votre compte ne peut pas modifier le programme (réservé aux administrateurs)."
-        return _render(
-            request, services, organiser, form, slug=slug, etag=etag, notice=notice, level="error", status=403
-        )
-    if response.status_code == 422:
-        errors = editor.field_errors(list(body.get("errors") or [str(body.get("detail", ""))]))
-        notice = "Le programme n'a pas été enregistré : corrigez les champs signalés."
+
+    def refused(notice: str, errors: dict[str, list[str]] | None = None) -> Response:
         return _render(
             request,
             services,
@@ -258,8 +254,19 @@ async def _answer(
             errors=errors,
             notice=notice,
             level="error",
-            status=422,
+            status=response.status_code,
         )
+
+    if response.status_code == 401:
+        await services.sessions.delete(organiser.id)
+        return _login(_edit_url(target))
+    if response.status_code == 403:
+        notice = "Votre compte ne peut pas modifier le programme (réservé aux administrateurs)."
+        return refused(notice)
+    if response.status_code == 422:
+        errors = editor.field_errors(list(body.get("errors") or [str(body.get("detail", ""))]))
+        notice = "Le programme n'a pas été enregistré : corrigez les champs signalés."
+        return refused(notice, errors)
     if response.status_code == 409 and body.get("code") == "item_started":
         aired: dict[str, list[str]] = {}
         where = form.item_index(str(body.get("item_id") or ""))
@@ -279,32 +286,11 @@ async def _answer(
             "Modification refusée : elle touche ce qui est déjà passé à l'antenne. "
             "Rien n'a été enregistré ; vos saisies sont conservées."
         )
-        return _render(
-            request,
-            services,
-            organiser,
-            form,
-            slug=slug,
-            etag=etag,
-            errors=aired,
-            notice=notice,
-            level="error",
-            status=409,
-        )
+        return refused(notice, aired)
     if response.status_code == 412 and slug is not None:
         return await _stale(request, services, organiser, form, slug=slug, etag=etag)
     notice = f"La régie a refusé l'enregistrement : {body.get('detail', 'erreur inconnue')}"
-    return _render(
-        request,
-        services,
-        organiser,
-        form,
-        slug=slug,
-        etag=etag,
-        notice=notice,
-        level="error",
-        status=response.status_code,
-    )
+    return refused(notice)
 
 
 async def _stale(
@@ -318,7 +304,7 @@ async def _stale(
 ) -> Response:
     """Someone saved since this page was read: say what they changed, keep this organiser's input,
     and take the new version's ETag, so that saving again is a deliberate choice."""
-    current = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+    current = await _saved_document(services, organiser, slug)
     document = current.json() if current.status_code == 200 else {}
     titles = {i.get("id"): i.get("title") for s in document.get("segments", []) for i in s.get("items", [])}
     titles.update({s.get("id"): s.get("title") for s in document.get("segments", [])})
@@ -385,7 +371,7 @@ async def export_yaml(request: Request, slug: str, services: ServicesDep) -> Res
     organiser = await services.moderator(request)
     if organiser is None:
         return _login(_edit_url(slug))
-    response = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+    response = await _saved_document(services, organiser, slug)
     if response.status_code != 200:
         raise ApiError(response.status_code, "document unavailable")
     text = yaml.safe_dump(response.json(), allow_unicode=True, sort_keys=False)
@@ -467,26 +453,13 @@ async def restore(request: Request, slug: str, number: int, services: ServicesDe
     )
     if response.status_code == 200:
         return RedirectResponse(_edit_url(slug) + "?saved=1", status_code=303)
-    current = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
-    form = editor.form_of(current.json()) if current.status_code == 200 else ProgrammeForm()
     if _body(response).get("code") == "item_started":
         notice = "Impossible d'annuler : cette version changerait ce qui est déjà passé à l'antenne."
     elif response.status_code == 412:
         notice = "Un autre organisateur a enregistré entre-temps : rechargez la page avant d'annuler."
     else:
         notice = f"Annulation refusée : {_body(response).get('detail', '')}"
-    return _render(
-        request,
-        services,
-        organiser,
-        form,
-        slug=slug,
-        etag=current.headers.get("etag"),
-        notice=notice,
-        level="error",
-        revisions=await _revisions(services, organiser.api_token, slug),
-        status=response.status_code,
-    )
+    return await _refused(request, services, organiser, slug, notice, response.status_code, revisions=True)
 
 
 @router.post("/events/{slug}/resources")
@@ -497,16 +470,14 @@ async def upload_resource(request: Request, slug: str, services: ServicesDep) ->
         return _login(_edit_url(slug))
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > 21 * 1024 * 1024:
-        return await _upload_refused(
-            request, services, organiser, slug, "Un document fait 20 Mo au plus.", 413
-        )
+        return await _refused(request, services, organiser, slug, "Un document fait 20 Mo au plus.", 413)
     async with request.form(max_files=1, max_fields=4) as form_data:
         token, title, upload = form_data.get(CSRF_FIELD), form_data.get("title"), form_data.get("file")
         item_id = str(form_data.get("item_id") or "")[:80]
         if not _checked(request, services, organiser, token if isinstance(token, str) else None):
             return RedirectResponse(_edit_url(slug), status_code=303)
         if not isinstance(upload, UploadFile) or not isinstance(title, str):
-            return await _upload_refused(
+            return await _refused(
                 request, services, organiser, slug, "Choisissez un fichier et un titre.", 422
             )
         content = await upload.read(20 * 1024 * 1024 + 1)
@@ -527,13 +498,21 @@ async def upload_resource(request: Request, slug: str, services: ServicesDep) ->
         404: "Ce moment n'existe plus dans le programme enregistré : enregistrez d'abord le programme.",
     }
     message = messages.get(response.status_code, "Le document n'a pas pu être ajouté : réessayez.")
-    return await _upload_refused(request, services, organiser, slug, message, response.status_code)
+    return await _refused(request, services, organiser, slug, message, response.status_code)
 
 
-async def _upload_refused(
-    request: Request, services: Services, organiser: ModeratorSession, slug: str, message: str, status: int
+async def _refused(
+    request: Request,
+    services: Services,
+    organiser: ModeratorSession,
+    slug: str,
+    message: str,
+    status: int,
+    *,
+    revisions: bool = False,
 ) -> Response:
-    current = await services.api.editing("GET", _api(slug) + "/document", token=organiser.api_token)
+    """A refused action that carried no form input: the saved programme again, with why."""
+    current = await _saved_document(services, organiser, slug)
     form = editor.form_of(current.json()) if current.status_code == 200 else ProgrammeForm()
     return _render(
         request,
@@ -544,6 +523,7 @@ async def _upload_refused(
         etag=current.headers.get("etag"),
         notice=message,
         level="error",
+        revisions=await _revisions(services, organiser.api_token, slug) if revisions else None,
         status=status,
     )
 
