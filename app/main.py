@@ -48,7 +48,7 @@ from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.audience import create_board
 from app.live.broadcast import create_broadcast
 from app.live.hub import LiveHub
-from app.live.questions import QuestionFeed
+from app.live.questions import QuestionFeed, moderation_message
 from app.mail.transport import create_mailer
 from app.public import ProgrammeMessage, live_message, live_state, programme_message, questions_message
 from app.services import questions as question_service
@@ -125,7 +125,18 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                     return None
             return questions_message(public)
 
+        async def load_moderation(slug: str) -> bytes | None:
+            async with sessions() as session:
+                try:
+                    return moderation_message(await question_service.pending_count(session, slug))
+                except EventNotFound:
+                    return None
+
         app.state.question_feed = feed = QuestionFeed(load=load_questions, publish=broadcast.publish)
+        # The moderators' queue changes on every question asked, public or not: coalesced apart.
+        app.state.moderation_feed = moderation_feed = QuestionFeed(
+            load=load_moderation, publish=broadcast.publish
+        )
         app.state.audience_throttle = Throttle(storage_for(settings.broadcast_url))
         app.state.presence = presence = Presence(
             board=create_board(settings.broadcast_url),
@@ -159,6 +170,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         finally:
             await presence.stop()
             await feed.close()
+            await moderation_feed.close()
             reminders.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reminders

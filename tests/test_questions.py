@@ -317,3 +317,44 @@ async def test_canary_pending_and_rejected_questions_and_every_asker_never_reach
     queue = (await api.client.get(QUESTIONS, headers=await moderator(api))).text
     assert CANARY_TEXT in queue and CANARY_AUTHOR in queue  # moderators do see them
     assert CANARY_VIEWER not in queue  # nobody sees who asked
+
+
+def relay_headers(api: Api) -> dict[str, str]:
+    from app.api.relay import RELAY_HEADER, relay_credential
+
+    return {RELAY_HEADER: relay_credential(api.settings.secret_key.get_secret_value())}
+
+
+async def test_a_follower_joining_after_a_list_still_gets_the_live_state_then_every_list(api: Api) -> None:
+    question = await ask(api, "Pour les pages ?")
+    await moderate(api, question, "approve")
+    async with connect(api.ws_url()) as first:  # a viewer makes the channel hold the list
+        await first.recv()
+        assert json.loads(await asyncio.wait_for(first.recv(), 3))["type"] == "questions"
+        async with connect(api.ws_url() + "?include=programme") as follower:
+            kinds = [json.loads(await asyncio.wait_for(follower.recv(), 3))["type"] for _ in range(3)]
+            assert kinds == ["programme", "live", "questions"]
+            await vote(api, question, "voter-follow")
+            pushed = json.loads(await asyncio.wait_for(follower.recv(), 3))
+    assert (pushed["type"], pushed["questions"][0]["votes"]) == ("questions", 1)
+
+
+async def test_the_moderators_signal_reaches_the_frontend_only_and_carries_no_text(api: Api) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    async with connect(api.ws_url() + "?include=programme,moderation") as refused:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(refused.recv(), 3)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    url = api.ws_url() + "?include=programme,moderation"
+    frontend_link = connect(url, additional_headers=relay_headers(api))
+    async with frontend_link as frontend, connect(api.ws_url()) as viewer:
+        assert [json.loads(await frontend.recv())["type"] for _ in range(2)] == ["programme", "live"]
+        await viewer.recv()
+        pending = await ask(api, f"{CANARY_TEXT} en attente ?", author=CANARY_AUTHOR)
+        signal = str(await asyncio.wait_for(frontend.recv(), 3))
+        assert json.loads(signal) == {"type": "moderation", "pending": 1}
+        await moderate(api, pending, "reject")
+        assert json.loads(await asyncio.wait_for(frontend.recv(), 3)) == {"type": "moderation", "pending": 0}
+        heard = await until_silent(viewer, 1.5)
+    assert heard == []  # a public viewer hears nothing of a question nobody approved

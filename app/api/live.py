@@ -15,6 +15,7 @@ from app.api.caching import CONDITIONAL_READ, read_responses, weak_etag
 from app.api.deps import ClockDep, SettingsDep, SnapshotsDep
 from app.api.errors import responses
 from app.api.examples import example
+from app.api.relay import is_relayed
 from app.domain.refusals import Code, Refusal
 from app.live.hub import TRY_AGAIN_LATER, LiveHub, Stream
 from app.public import LiveState
@@ -45,10 +46,13 @@ def live_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Re
     return Response(body, media_type="application/json", headers={"ETag": weak_etag(identity)})
 
 
-# What `?include=` may ask for, besides the live state every viewer gets.
-INCLUDES = frozenset({"programme"})
+# What `?include=` may ask for, besides the live state every viewer gets. `moderation` (the
+# moderators' signal: how many questions wait) is for the frontend only: its relay credential.
+INCLUDES = frozenset({"programme", "moderation"})
 # A query that asks for what the server does not have is refused, like a 4xx (see the docs).
 UNKNOWN_INCLUDE = 4422
+# `moderation` without the frontend's relay credential (X-Regie-Relay).
+NOT_RELAYED = 4403
 
 
 @router.websocket("/{slug}/live/ws", name="live_ws")
@@ -65,8 +69,12 @@ async def live_ws(websocket: WebSocket, slug: str, include: str | None = None) -
         named = ", ".join(sorted(unknown))[:60]
         await websocket.close(UNKNOWN_INCLUDE, reason=f"Unknown include: {named}; known: programme.")
         return
+    moderation = "moderation" in wanted
+    if moderation and not is_relayed(websocket, websocket.app.state.settings):
+        await websocket.close(NOT_RELAYED, reason="`moderation` is for the frontend's relay credential.")
+        return
     try:
-        viewer = await hub.join(slug, websocket, follow="programme" in wanted)
+        viewer = await hub.join(slug, websocket, follow=bool(wanted), moderation=moderation)
     except (SQLAlchemyError, OSError) as error:
         logger.warning("live viewer of %s refused: database unreachable (%s)", slug, type(error).__name__)
         await websocket.close(TRY_AGAIN_LATER, reason="The database is unreachable; try again.")

@@ -50,12 +50,18 @@ async def _feed(request: Request) -> QuestionFeed:
     return feed
 
 
+async def _moderation_feed(request: Request) -> QuestionFeed:
+    feed: QuestionFeed = request.app.state.moderation_feed
+    return feed
+
+
 async def _throttle(request: Request) -> Throttle:
     throttle: Throttle = request.app.state.audience_throttle
     return throttle
 
 
 FeedDep = Annotated[QuestionFeed, Depends(_feed)]
+ModerationFeedDep = Annotated[QuestionFeed, Depends(_moderation_feed)]
 ThrottleDep = Annotated[Throttle, Depends(_throttle)]
 _MINUTE = 60
 
@@ -170,6 +176,7 @@ async def post_question(
     sessions: SessionsDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
+    moderation_feed: ModerationFeedDep,
     clock: ClockDep,
 ) -> JSONResponse:
     address = client_address(request, settings)
@@ -193,6 +200,7 @@ async def post_question(
     )
     # Neither the text nor the author: a pending question is nobody's business at INFO.
     logger.info("%s: a question is waiting for moderation", slug)
+    moderation_feed.changed(slug)
     accepted = QuestionAccepted(id=question.id, status=QuestionStatus.PENDING)
     return JSONResponse(status_code=202, content=accepted.model_dump(mode="json"))
 
@@ -288,6 +296,7 @@ async def post_moderation(
     broadcast: BroadcastDep,
     snapshots: SnapshotsDep,
     feed: FeedDep,
+    moderation_feed: ModerationFeedDep,
     clock: ClockDep,
 ) -> QuestionModerated:
     outcome = await service.moderate_question(
@@ -302,4 +311,5 @@ async def post_moderation(
         await broadcast.publish(channel_name(slug), live_message(live_state(programme, server_time=clock())))
     if outcome.public_changed:
         feed.changed(slug)
+    moderation_feed.changed(slug)
     return question_moderated(outcome.question, programme.run())

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from app.config import Settings
 
@@ -26,7 +27,8 @@ def relay_credential(secret_key: str) -> str:
     return hmac.new(secret_key.encode(), _LABEL, hashlib.sha256).hexdigest()
 
 
-def is_relayed(request: Request, settings: Settings) -> bool:
+def is_relayed(request: HTTPConnection, settings: Settings) -> bool:
+    """Whether `request` (or a WebSocket handshake) carries the frontend's relay credential."""
     given = request.headers.get(RELAY_HEADER)
     if not given:
         return False

@@ -40,6 +40,9 @@ CHANNEL_PREFIX = "regie:live:"
 # viewer's one subscription carries it and the live message keeps its size.
 QUESTIONS_PREFIX = b'{"type":"questions"'
 QUESTIONS_INTERVAL = 1.0
+# The moderators' signal: how many questions wait, never their text. Only the frontends' own
+# subscriptions (`?include=moderation`, with the relay credential) receive it; no public viewer.
+MODERATION_PREFIX = b'{"type":"moderation"'
 
 
 def channel_name(slug: str) -> str:
@@ -126,14 +129,22 @@ class Follower:
 
     Its mailbox holds the newest message of each kind and always sends the programme first, so a
     follower that falls behind skips states but never gets a live state before its programme.
+    The question list and the moderators' signal have slots of their own, after those two: a
+    list must never take the place of the live state a follower has not read yet.
     """
 
-    def __init__(self, websocket: WebSocket, channel: Channel, *, send_timeout: float) -> None:
+    def __init__(
+        self, websocket: WebSocket, channel: Channel, *, send_timeout: float, moderation: bool = False
+    ) -> None:
         self.websocket = websocket
         self.channel = channel
+        self.moderation = moderation
+        """Whether this follower proved it is a frontend (`?include=moderation`)."""
         self._send_timeout = send_timeout
         self._programme: str | None = None
         self._live: str | None = None
+        self._questions: str | None = None
+        self._signal: str | None = None
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._deliver(), name=f"follower:{channel.slug}")
 
@@ -145,16 +156,29 @@ class Follower:
         self._live = text
         self._wake.set()
 
+    def offer_questions(self, text: str) -> None:
+        self._questions = text
+        self._wake.set()
+
+    def offer_moderation(self, text: str) -> None:
+        if self.moderation:
+            self._signal = text
+            self._wake.set()
+
+    def _next(self) -> str | None:
+        for slot in ("_programme", "_live", "_questions", "_signal"):
+            text: str | None = getattr(self, slot)
+            if text is not None:
+                setattr(self, slot, None)
+                return text
+        return None
+
     async def _deliver(self) -> None:
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                while self._programme is not None or self._live is not None:
-                    if self._programme is not None:
-                        text, self._programme = self._programme, None
-                    else:
-                        text, self._live = self._live or "", None
+                while (text := self._next()) is not None:
                     async with asyncio.timeout(self._send_timeout):
                         await self.websocket.send_text(text)
         except TimeoutError:
@@ -164,7 +188,7 @@ class Follower:
             return
 
     def stop(self) -> None:
-        self._programme = self._live = None
+        self._programme = self._live = self._questions = self._signal = None
         if self._task is not asyncio.current_task():
             self._task.cancel()
 
@@ -191,6 +215,14 @@ class Channel:
     """The latest `questions` message, sent to viewers who join after it."""
     questions_sent_at: float = -1e9
     questions_timer: asyncio.TimerHandle | None = None
+    moderation: str | None = None
+    """The latest moderators' signal, for a frontend that subscribes after it."""
+
+    def offer_moderation(self, message: bytes) -> None:
+        """To the frontends' subscriptions only: coalesced by the process that published it."""
+        self.moderation = message.decode()
+        for follower in self.followers:
+            follower.offer_moderation(self.moderation)
 
     def offer_questions(self, message: bytes) -> None:
         """Keep the newest list; fan it out now, or once the interval since the last one is over."""
@@ -208,6 +240,8 @@ class Channel:
         self.questions_sent_at = time.monotonic()
         if self.questions is not None:
             fan_out(self.viewers, self.questions)
+            for follower in self.followers:
+                follower.offer_questions(self.questions)
             if self.streams:
                 frame = self.questions_frame()
                 for stream in self.streams:
@@ -286,11 +320,12 @@ class LiveHub:
         return self._channels.get(slug)
 
     async def join(
-        self, slug: str, websocket: WebSocket, *, follow: bool = False
+        self, slug: str, websocket: WebSocket, *, follow: bool = False, moderation: bool = False
     ) -> Viewer | Follower | None:
         """Add a viewer and send it the current state at once; None if the event is unknown.
 
-        A follower (`follow`) is sent the current programme message first."""
+        A follower (`follow`) is sent the current programme message first; one that proved it is
+        a frontend (`moderation`) also gets the moderators' signal."""
         channel = await self._open(slug)
         if channel is None:
             return None
@@ -304,14 +339,16 @@ class LiveHub:
                 if programme is not None:
                     channel.offer_programme(programme, programme_version(programme) or 0)
             # No await from here on, as for a viewer.
-            follower = Follower(websocket, channel, send_timeout=self._send_timeout)
+            follower = Follower(websocket, channel, send_timeout=self._send_timeout, moderation=moderation)
             channel.followers.add(follower)
             if channel.programme is not None:
                 follower.offer_programme(channel.programme)
             if channel.latest is not None:
                 follower.offer(channel.latest)
             if channel.questions is not None:
-                follower.offer(channel.questions)
+                follower.offer_questions(channel.questions)
+            if channel.moderation is not None:
+                follower.offer_moderation(channel.moderation)
             return follower
         # No await from here on: the viewer gets exactly the latest state, then every newer one.
         viewer = Viewer(websocket, channel, send_timeout=self._send_timeout)
@@ -400,6 +437,10 @@ class LiveHub:
             questions = self._channels.get(slug)
             if questions is not None:
                 questions.offer_questions(message)
+            return
+        if message.startswith(MODERATION_PREFIX):
+            if (watched := self._channels.get(slug)) is not None:
+                watched.offer_moderation(message)
             return
         programme = programme_version(message)
         if programme is not None:

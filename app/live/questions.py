@@ -22,6 +22,15 @@ from app.live.hub import QUESTIONS_INTERVAL, channel_name
 logger = logging.getLogger(__name__)
 
 
+def moderation_message(pending: int) -> bytes:
+    """`{"type":"moderation","pending":N}`: the queue changed (a question asked or moderated).
+
+    Sent only to the frontends' own subscriptions (`app.live.hub.MODERATION_PREFIX`): they then
+    read the queue once with a moderator's bearer and push it to their consoles.
+    """
+    return b'{"type":"moderation","pending":%d}' % pending
+
+
 LoadQuestions = Callable[[str], Awaitable[bytes | None]]
 Publish = Callable[[str, bytes], Awaitable[None]]
 

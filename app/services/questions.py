@@ -114,6 +114,18 @@ async def public_questions(session: AsyncSession, slug: str) -> tuple[Programme,
     return programme, [question_public(q, run) for q in _ordered(list(rows.scalars()))]
 
 
+async def pending_count(session: AsyncSession, slug: str) -> int:
+    """How many questions wait for a moderator: the moderators' signal, never their text."""
+    event = await _event(session, slug)
+    rows = await session.execute(
+        select(Question).where(
+            Question.event_pk == event.pk,  # type: ignore[arg-type]
+            Question.status == QuestionStatus.PENDING.value,  # type: ignore[arg-type]
+        )
+    )
+    return len(rows.scalars().all())
+
+
 async def queue(
     session: AsyncSession, slug: str, status: QuestionStatus | None
 ) -> tuple[Programme, list[Question]]:
