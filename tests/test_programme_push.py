@@ -182,3 +182,66 @@ async def test_a_follower_on_a_second_server_is_told_too(seeded_sqlite_url: str)
         await first.control("start", 0)
         programme, live = await receive(follower, 2), await receive(follower, 2)
     assert (programme["type"], programme["version"], live["live"]["version"]) == ("programme", 1, 1)
+
+
+async def test_a_document_added_or_removed_and_a_question_on_air_are_pushed_like_a_press(api: Api) -> None:
+    """Every change of a show goes out the same way: the programme, then the live state."""
+    admin = {"Authorization": f"Bearer {await api.token('admin')}"}
+    await api.control("start", 0)
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    events = f"/api/v1/events/{DINER}"
+    async with connect(follow_url(api)) as follower:
+        await receive(follower), await receive(follower)
+        uploaded = await api.client.post(
+            f"{events}/items/accueil/resources",
+            files={"file": ("deck.pdf", pdf, "application/pdf")},
+            data={"title": "Le mot d'accueil"},
+            headers=admin,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        programme, live = await receive(follower), await receive(follower)
+        accueil = next(
+            i for s in programme["programme"]["segments"] for i in s["items"] if i["id"] == "accueil"
+        )
+        assert [r["title"] for r in accueil["resources"]] == ["Le mot d'accueil"]
+        assert (programme["version"], live["live"]["version"]) == (2, 2)
+
+        asked = await api.client.post(f"{events}/questions", json={"text": "Quel budget pour 2021 ?"})
+        question = asked.json()["id"]
+        for action in ("approve", "on_air"):
+            moderated = await api.client.post(
+                f"{events}/questions/{question}/moderation", json={"action": action}, headers=admin
+            )
+            assert moderated.status_code == 200, moderated.text
+        messages = [await receive(follower) for _ in range(3)]
+        shows = [m for m in messages if m["type"] in ("programme", "live")]
+        assert [(m["type"], m.get("version") or m["live"]["version"]) for m in shows] == [
+            ("programme", 3),
+            ("live", 3),
+        ]
+        assert shows[1]["live"]["question"] == {
+            "id": question,
+            "text": "Quel budget pour 2021 ?",
+            "author": None,
+        }
+
+        assert (await api.client.delete(uploaded.json()["url"], headers=admin)).status_code == 204
+        pushed = [await receive(follower) for _ in range(2)]
+    assert [
+        (m["type"], m.get("version") or m["live"]["version"]) for m in pushed if m["type"] != "questions"
+    ][:2] == [("programme", 4), ("live", 4)]
+
+
+async def test_a_follower_joining_after_a_question_list_gets_programme_live_then_questions(api: Api) -> None:
+    admin = {"Authorization": f"Bearer {await api.token('admin')}"}
+    events = f"/api/v1/events/{DINER}"
+    question = (await api.client.post(f"{events}/questions", json={"text": "Et la mobilité ?"})).json()["id"]
+    await api.client.post(
+        f"{events}/questions/{question}/moderation", json={"action": "approve"}, headers=admin
+    )
+    async with connect(api.ws_url()) as viewer:  # the list reaches the hub
+        while json.loads(await asyncio.wait_for(viewer.recv(), 5))["type"] != "questions":
+            pass
+        async with connect(follow_url(api)) as follower:
+            kinds = [(await receive(follower))["type"] for _ in range(3)]
+    assert kinds == ["programme", "live", "questions"]

@@ -11,13 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.caching import CONDITIONAL_READ, read_responses
 from app.api.deps import (
-    BroadcastDep,
     ClockDep,
     Moderator,
     SessionDep,
     SessionsDep,
     SettingsDep,
-    SnapshotsDep,
+    ShowsDep,
     current_user,
     oauth2_scheme,
     require_role,
@@ -34,9 +33,8 @@ from app.domain.questions import (
     clean_text,
 )
 from app.domain.refusals import Code, Refusal
-from app.live.hub import channel_name
 from app.live.questions import QuestionFeed
-from app.public import QuestionModerated, QuestionPublic, live_message, live_state, question_moderated
+from app.public import QuestionModerated, QuestionPublic, question_moderated
 from app.services import auth
 from app.services import questions as service
 from app.services.throttle import Limit, Throttle
@@ -292,23 +290,12 @@ async def post_moderation(
     question_id: str,
     body: ModerationRequest,
     user: Moderator,
-    sessions: SessionsDep,
-    broadcast: BroadcastDep,
-    snapshots: SnapshotsDep,
+    shows: ShowsDep,
     feed: FeedDep,
     moderation_feed: ModerationFeedDep,
-    clock: ClockDep,
 ) -> QuestionModerated:
-    outcome = await service.moderate_question(
-        sessions, slug=slug, question_id=question_id[:64], action=body.action, actor=user.name, at=clock()
-    )
+    outcome = await shows.moderate(slug, question_id[:64], body.action, actor=user.name)
     programme = outcome.programme
-    if outcome.show_changed:
-        logger.info(
-            "%s: question %s by %s → version %d", slug, body.action.value, user.name, programme.event.version
-        )
-        snapshots.keep(programme)
-        await broadcast.publish(channel_name(slug), live_message(live_state(programme, server_time=clock())))
     if outcome.public_changed:
         feed.changed(slug)
     moderation_feed.changed(slug)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request, Response, status
 from starlette.datastructures import UploadFile
 
-from app.api.deps import Admin, BroadcastDep, ClockDep, SessionsDep, SnapshotsDep
+from app.api.deps import Admin, SessionsDep, ShowsDep, SnapshotsDep
 from app.api.errors import responses
 from app.domain.refusals import Code, Refusal
 from app.domain.resources import MAX_BYTES, file_type, too_large
@@ -60,10 +60,7 @@ async def upload_resource(
     slug: str,
     item_id: Annotated[str, Path(max_length=80)],
     request: Request,
-    sessions: SessionsDep,
-    snapshots: SnapshotsDep,
-    broadcast: BroadcastDep,
-    clock: ClockDep,
+    shows: ShowsDep,
     admin: Admin,
 ) -> ResourcePublic:
     length = request.headers.get("content-length")
@@ -83,17 +80,8 @@ async def upload_resource(
             )
         data = await upload.read(MAX_BYTES + 1)
     content_type = file_type(data)
-    resource_id, programme = await resources.add_file(
-        sessions,
-        slug=slug,
-        item_id=item_id,
-        title=title.strip(),
-        content_type=content_type,
-        data=data,
-        broadcast=broadcast,
-        snapshots=snapshots,
-        at=clock(),
-        actor=admin.name,
+    resource_id, programme = await shows.attach(
+        slug, item_id, title=title.strip(), content_type=content_type, data=data, actor=admin.name
     )
     item = next(i for i in programme.items if i.id == item_id)
     return next(r for r in public_resources(programme, item) if r.id == resource_id)
@@ -133,13 +121,8 @@ async def get_resource(resource_id: ResourceId, sessions: SessionsDep, snapshots
 )
 async def delete_resource(
     resource_id: ResourceId,
-    sessions: SessionsDep,
-    snapshots: SnapshotsDep,
-    broadcast: BroadcastDep,
-    clock: ClockDep,
+    shows: ShowsDep,
     admin: Admin,
 ) -> Response:
-    await resources.remove_file(
-        sessions, resource_id, broadcast=broadcast, snapshots=snapshots, at=clock(), actor=admin.name
-    )
+    await shows.detach(resource_id, actor=admin.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,8 @@
 """The one way a show changes: commit in one transaction, then tell everyone.
 
 A moderator's press (from the API, and so from the rehearsal autopilot, which is an API client),
-an organiser's save (`PUT`, a restored revision), a programme imported by `regie import`: each
+an organiser's save (`PUT`, a restored revision), a document added or removed, a question put on
+or off air, a programme imported by `regie import`: each
 commits here — the new run or programme
 with its timeline entry, in one transaction — and then `announce` makes it known: this process's
 read snapshot takes it, and the broadcast carries the programme message and then the live message
@@ -30,11 +31,12 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.domain import show
 from app.domain.programme import ProgrammeDocument
+from app.domain.questions import ModerationAction
 from app.live.broadcast import Broadcast, create_broadcast
 from app.live.hub import channel_name
 from app.models import Event
 from app.public import LiveState, live_message, live_state, programme_message
-from app.services import control
+from app.services import control, questions, resources
 from app.services.programmes import EditRaced, Programme, Saved, load_programme, store_programme
 from app.services.snapshots import Snapshots
 
@@ -143,6 +145,42 @@ class Shows:
                 await self.announce(programme)
             done.append((saved, programme))
         return done
+
+    async def attach(
+        self, slug: str, item_id: str, *, title: str, content_type: str, data: bytes, actor: str | None
+    ) -> tuple[str, Programme]:
+        """A checked file added to an item (version +1, an `edit`), then announced; its id."""
+        resource_id, programme = await resources.add_file(
+            self._sessions,
+            slug=slug,
+            item_id=item_id,
+            title=title,
+            content_type=content_type,
+            data=data,
+            at=self._clock(),
+            actor=actor,
+        )
+        await self.announce(programme)
+        return resource_id, programme
+
+    async def detach(self, resource_id: str, *, actor: str | None) -> None:
+        """A document removed (version +1, an `edit`), then announced."""
+        programme = await resources.remove_file(self._sessions, resource_id, at=self._clock(), actor=actor)
+        await self.announce(programme)
+
+    async def moderate(
+        self, slug: str, question_id: str, action: ModerationAction, *, actor: str
+    ) -> questions.Moderated:
+        """A moderator's decision on a question; putting it on or off air is a change of the show
+        (version +1, a timeline entry) and is announced like a press."""
+        outcome = await questions.moderate_question(
+            self._sessions, slug=slug, question_id=question_id, action=action, actor=actor, at=self._clock()
+        )
+        if outcome.show_changed:
+            version = outcome.programme.event.version
+            logger.info("%s: question %s by %s → version %d", slug, action.value, actor, version)
+            await self.announce(outcome.programme)
+        return outcome
 
     async def announce(self, programme: Programme) -> LiveState:
         """Tell everyone about a committed change: the snapshot, then the broadcast.

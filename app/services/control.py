@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain import show
 from app.domain.refusals import Code, Refusal
-from app.models import Event, TimelineEntry
+from app.models import Event
 from app.services.programmes import Programme, load_programme
+from app.services.timeline import record_change, timeline_entry
 
 
 class VersionConflict(Refusal):
@@ -67,27 +67,13 @@ async def execute(
     assert event_pk is not None
     run_json = step.run.to_json()
     async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(Event)
-            .where(Event.pk == event_pk, Event.version == expected_version)  # type: ignore[arg-type]
-            .values(status=step.run.status.value, version=step.run.version, run=run_json)
+        won = await record_change(
+            session,
+            timeline_entry(event_pk, step.entry, actor=actor),
+            read_version=expected_version,
+            values={"status": step.run.status.value, "run": run_json},
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            lost = True
-        else:
-            lost = False
-            session.add(
-                TimelineEntry(
-                    event_pk=event_pk,
-                    version=step.entry.version,
-                    at=step.entry.at,
-                    action=step.entry.action.value,
-                    segment_id=step.entry.segment_id,
-                    item_id=step.entry.item_id,
-                    actor=actor,
-                )
-            )
-    if lost:
+    if not won:
         async with sessions() as session:
             raise VersionConflict(await load_programme(session, slug), expected_version)
     updated = Event.model_validate(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import edits
@@ -31,6 +31,7 @@ from app.models import (
     TimelineEntry,
     utcnow,
 )
+from app.services.timeline import record_change
 
 
 class EventNotFound(Refusal, LookupError):
@@ -308,23 +309,22 @@ async def store_programme(
     changes = edits.judge(await current_document(session, existing), document, run)
     if not changes:
         return Saved(document.slug, created=False, revision=revision, version=version, changes=changes)
-    result = await session.execute(
-        update(Event)
-        .where(Event.pk == event_pk, Event.version == version, Event.revision == revision)  # type: ignore[arg-type]
-        .values(**fields, revision=revision + 1, version=version + 1)
+    edit = TimelineEntry(
+        event_pk=event_pk,
+        version=version + 1,
+        at=at,
+        action=Action.EDIT.value,
+        actor=actor,
+        changes=changes.to_json(),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await record_change(
+        session,
+        edit,
+        read_version=version,
+        values={**fields, "revision": revision + 1},
+        also_where=(Event.revision == revision,),  # type: ignore[arg-type]
+    ):
         raise EditRaced(document.slug)
-    session.add(
-        TimelineEntry(
-            event_pk=event_pk,
-            version=version + 1,
-            at=at,
-            action=Action.EDIT.value,
-            actor=actor,
-            changes=changes.to_json(),
-        )
-    )
     session.add(
         ProgrammeRevision(
             event_pk=event_pk,

@@ -31,9 +31,10 @@ from app.domain.questions import (
     moderate,
 )
 from app.domain.refusals import Code, Refusal
-from app.models import Event, Question, QuestionVote, TimelineEntry
+from app.models import Event, Question, QuestionVote
 from app.public import QuestionPublic, question_public
 from app.services.programmes import EventNotFound, Programme, load_programme
+from app.services.timeline import record_change, timeline_entry
 
 _STORED_PUBLIC = (QuestionStatus.APPROVED.value, QuestionStatus.ANSWERED.value)
 # Moderation is rare and human: a press or another moderation landing in between costs a re-read.
@@ -244,29 +245,22 @@ async def _try_moderation(
         values["answered_at"] = at
     if decision.air is AirChange.ON and question.aired_at is None:
         values["aired_at"] = at
+    assert event.pk is not None
     async with sessions() as session, session.begin():
-        guard = update(Event).where(Event.pk == event.pk, Event.version == event.version)  # type: ignore[arg-type]
         if step is None:
-            result = await session.execute(guard.values(version=Event.version))
+            # Not a change of the show, but judged on its version all the same (on air or not).
+            guard = update(Event).where(Event.pk == event.pk, Event.version == event.version)  # type: ignore[arg-type]
+            won = (await session.execute(guard.values(version=Event.version))).rowcount == 1  # type: ignore[attr-defined]
         else:
-            result = await session.execute(guard.values(version=step.run.version, run=step.run.to_json()))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            entry = timeline_entry(event.pk, step.entry, actor=actor)
+            won = await record_change(
+                session, entry, read_version=event.version, values={"run": step.run.to_json()}
+            )
+        if not won:
             return None
         await session.execute(
             update(Question).where(Question.pk == question.pk).values(**values)  # type: ignore[arg-type]
         )
-        if step is not None:
-            session.add(
-                TimelineEntry(
-                    event_pk=event.pk,  # type: ignore[arg-type]
-                    version=step.entry.version,
-                    at=step.entry.at,
-                    action=step.entry.action.value,
-                    segment_id=step.entry.segment_id,
-                    item_id=step.entry.item_id,
-                    actor=actor,
-                )
-            )
     updated_question = Question.model_validate({**question.model_dump(), **values})
     if step is not None:
         updated_event = Event.model_validate(

@@ -1,6 +1,6 @@
 """Files handed out with an item: stored in the database (every process serves them), and each
-upload or removal is a change of the show (version +1, an `edit` on the timeline, then publish),
-so the live page lists the new document at once."""
+upload or removal is a change of the show (version +1, an `edit` on the timeline), which
+`app.services.changes.Shows` announces, so the live page lists the new document at once."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.refusals import Code, Refusal
 from app.domain.resources import download_name
 from app.domain.show import Action
-from app.live.broadcast import Broadcast
-from app.live.hub import channel_name
 from app.models import Event, Item, Resource, TimelineEntry
-from app.public import live_message, live_state
 from app.services.programmes import EditRaced, EventNotFound, Programme, load_programme
 from app.services.snapshots import Snapshots
+from app.services.timeline import record_change
 
 _ATTEMPTS = 5
 
@@ -45,23 +43,11 @@ async def _change_of_the_show(
     # Read before the UPDATE, which synchronises `event` in the session to the new version.
     event_pk, version = event.pk, event.version
     assert event_pk is not None
-    result = await session.execute(
-        update(Event)
-        .where(Event.pk == event_pk, Event.version == version)  # type: ignore[arg-type]
-        .values(version=version + 1, updated_at=at)
+    entry = TimelineEntry(
+        event_pk=event_pk, version=version + 1, at=at, action=Action.EDIT.value, actor=actor, changes=changes
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await record_change(session, entry, read_version=version, values={"updated_at": at}):
         raise EditRaced(event.slug)
-    session.add(
-        TimelineEntry(
-            event_pk=event_pk,
-            version=version + 1,
-            at=at,
-            action=Action.EDIT.value,
-            actor=actor,
-            changes=changes,
-        )
-    )
 
 
 async def add_file(
@@ -72,12 +58,10 @@ async def add_file(
     title: str,
     content_type: str,
     data: bytes,
-    broadcast: Broadcast,
-    snapshots: Snapshots,
     at: datetime,
     actor: str | None,
 ) -> tuple[str, Programme]:
-    """Store a checked file for an item; its new id and the programme that lists it."""
+    """Store a checked file for an item; its new id and the programme that lists it, to announce."""
     resource_id = secrets.token_urlsafe(18)
     for attempt in range(_ATTEMPTS):
         try:
@@ -113,18 +97,17 @@ async def add_file(
         except EditRaced:
             if attempt == _ATTEMPTS - 1:
                 raise
-    return resource_id, await _publish(sessions, slug, broadcast=broadcast, snapshots=snapshots, at=at)
+    return resource_id, await _reload(sessions, slug)
 
 
 async def remove_file(
     sessions: async_sessionmaker[AsyncSession],
     resource_id: str,
     *,
-    broadcast: Broadcast,
-    snapshots: Snapshots,
     at: datetime,
     actor: str | None,
-) -> None:
+) -> Programme:
+    """Remove a document; the programme without it, to announce."""
     for attempt in range(_ATTEMPTS):
         try:
             async with sessions() as session, session.begin():
@@ -149,7 +132,7 @@ async def remove_file(
         except EditRaced:
             if attempt == _ATTEMPTS - 1:
                 raise
-    await _publish(sessions, slug, broadcast=broadcast, snapshots=snapshots, at=at)
+    return await _reload(sessions, slug)
 
 
 async def read_file(
@@ -183,17 +166,6 @@ async def _event(session: AsyncSession, slug: str) -> Event:
     return event
 
 
-async def _publish(
-    sessions: async_sessionmaker[AsyncSession],
-    slug: str,
-    *,
-    broadcast: Broadcast,
-    snapshots: Snapshots,
-    at: datetime,
-) -> Programme:
-    snapshots.forget(slug)
+async def _reload(sessions: async_sessionmaker[AsyncSession], slug: str) -> Programme:
     async with sessions() as session:
-        programme = await load_programme(session, slug)
-    snapshots.keep(programme)
-    await broadcast.publish(channel_name(slug), live_message(live_state(programme, server_time=at)))
-    return programme
+        return await load_programme(session, slug)
