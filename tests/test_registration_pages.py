@@ -75,7 +75,7 @@ async def test_register_on_the_page_follow_the_mailed_link_and_sign_up(
         path = re.sub(r"^https://pages\.example\.org", "", link)
         mine = await browser.get(path)
         assert (
-            mine.headers["cache-control"] == "no-store" and mine.headers["referrer-policy"] == "no-referrer"
+            mine.headers["cache-control"] == "no-store" and mine.headers["referrer-policy"] == "same-origin"
         )
         text = visible_text(mine.text)
         assert "Mon inscription Mes informations Adresse e-mail : anne.pages@exemple.fr" in text

@@ -36,10 +36,16 @@ ANNE = {
 
 @contextlib.asynccontextmanager
 async def registration_api(
-    url: str, tmp_path: Path, mailbox: Mailbox, *, now: datetime = BEFORE, **options: Any
+    url: str,
+    tmp_path: Path,
+    mailbox: Mailbox,
+    *,
+    now: datetime = BEFORE,
+    programme: dict[str, Any] = WORKSHOPS,
+    **options: Any,
 ) -> AsyncIterator[tuple[Api, Clock]]:
     await migrate(url)
-    await seed(url, programme_file(tmp_path, WORKSHOPS))
+    await seed(url, programme_file(tmp_path, programme))
     clock = Clock(now)
     settings = Settings(
         database_url=url,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,32 @@ WORKSHOPS: dict[str, Any] = {
         },
     ],
 }
+
+
+def upcoming_workshops(slug: str, *, now: datetime, days: int = 7) -> dict[str, Any]:
+    """The workshops' Rencontre `days` after `now`, its sign-up open from now on: for the pages,
+    which check sign-up windows on the real clock."""
+    data = copy.deepcopy(WORKSHOPS)
+    shift = (now + timedelta(days=days)).replace(microsecond=0) - datetime.fromisoformat(
+        str(data["starts_at"])
+    )
+
+    def moved(value: str) -> str:
+        return (datetime.fromisoformat(value) + shift).isoformat()
+
+    data["slug"] = slug
+    data["starts_at"], data["ends_at"] = moved(str(data["starts_at"])), moved(str(data["ends_at"]))
+    for segment in data["segments"]:
+        segment["planned_start"], segment["planned_end"] = (
+            moved(segment["planned_start"]),
+            moved(segment["planned_end"]),
+        )
+        for item in segment["items"]:
+            if "planned_start" in item:
+                item["planned_start"] = moved(item["planned_start"])
+            item.pop("signup_opens_at", None)
+            item.pop("signup_closes_at", None)
+    return data
 
 
 def problems(data: dict[str, Any]) -> list[str]:

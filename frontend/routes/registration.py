@@ -1,9 +1,10 @@
 """Registration pages: the form on each event page, its confirmation, and the personal page.
 
 Everything goes through the public API. The personal page's address carries the registration's
-token, so its answers say `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, and the
-forms it posts are checked for origin only: a forged request cannot know the token. Refusals are
-shown in French from the API's `code`, never from its English sentence.
+token, so its answers say `Cache-Control: no-store` and `Referrer-Policy: same-origin` (the token
+never goes to another site), and the forms it posts are checked for origin only: a forged request
+cannot know the token. Refusals are shown in French from the API's `code`, never from its English
+sentence.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ UNAVAILABLE = "Le serveur ne répond pas. Réessayez dans un instant."
 
 def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = PRIVATE
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Not `no-referrer`: under it a browser sends `Origin: null` with the page's own form posts
+    # (Fetch, « append a request Origin header »), and every one of them is refused as forged.
+    # `same-origin` still keeps the token in the address away from any other site.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -200,6 +204,27 @@ def _token_ok(token: str) -> bool:
     return 16 <= len(token) <= 128 and all(c.isalnum() or c in "-_" for c in token)
 
 
+def _forged(request: Request, token: str) -> Response:
+    """A post from another site (or an expired page): say so, and lead back to the page."""
+    context = {
+        "title": "Formulaire refusé",
+        "message": "Ce formulaire ne vient pas de votre page d'inscription. Rouvrez-la et recommencez.",
+        "retry_seconds": None,
+        "back_url": f"/inscription/{token}" if _token_ok(token) else "/",
+        "back_label": "Mon inscription" if _token_ok(token) else "Tous les événements",
+    }
+    return _private(page(request, "error.html", context, status=403, cache=PRIVATE))
+
+
+def _refused(request: Request, token: str, services: Services) -> Response | None:
+    """Why a post to the personal page cannot go on, or None when it can."""
+    if not _token_ok(token):
+        return _unknown(request)
+    if not origin_allowed(request, services):
+        return _forged(request, token)
+    return None
+
+
 def _unknown(request: Request) -> Response:
     context = {
         "title": "Lien inconnu",
@@ -229,8 +254,8 @@ async def _after(request: Request, services: Services, token: str, answer: Any, 
 
 @router.post("/inscription/{token}", response_class=HTMLResponse)
 async def change(request: Request, token: str, services: ServicesDep) -> Response:
-    if not _token_ok(token) or not origin_allowed(request, services):
-        return _unknown(request)
+    if (refused := _refused(request, token, services)) is not None:
+        return refused
     form = await request.form()
     body = {k: str(form.get(k, ""))[:1000] for k in ("name", "organisation", "category") if form.get(k)}
     answer = await services.api.relay("PATCH", f"/api/v1/registrations/{token}", json=body)
@@ -239,8 +264,8 @@ async def change(request: Request, token: str, services: ServicesDep) -> Respons
 
 @router.post("/inscription/{token}/ateliers", response_class=HTMLResponse)
 async def sign_up(request: Request, token: str, services: ServicesDep) -> Response:
-    if not _token_ok(token) or not origin_allowed(request, services):
-        return _unknown(request)
+    if (refused := _refused(request, token, services)) is not None:
+        return refused
     form = await request.form()
     session_id = str(form.get("session_id", ""))[:80]
     answer = await services.api.relay(
@@ -251,8 +276,8 @@ async def sign_up(request: Request, token: str, services: ServicesDep) -> Respon
 
 @router.post("/inscription/{token}/ateliers/{session_id}/quitter", response_class=HTMLResponse)
 async def leave(request: Request, token: str, session_id: str, services: ServicesDep) -> Response:
-    if not _token_ok(token) or not origin_allowed(request, services):
-        return _unknown(request)
+    if (refused := _refused(request, token, services)) is not None:
+        return refused
     answer = await services.api.relay("DELETE", f"/api/v1/registrations/{token}/signups/{session_id[:80]}")
     return await _after(request, services, token, answer, "quitte")
 
@@ -267,8 +292,8 @@ async def cancel_form(request: Request, token: str, services: ServicesDep) -> Re
 
 @router.post("/inscription/{token}/annulation", response_class=HTMLResponse)
 async def cancel(request: Request, token: str, services: ServicesDep) -> Response:
-    if not _token_ok(token) or not origin_allowed(request, services):
-        return _unknown(request)
+    if (refused := _refused(request, token, services)) is not None:
+        return refused
     answer = await services.api.relay("DELETE", f"/api/v1/registrations/{token}")
     if answer.status_code not in (204, 404):
         return await _manage(request, services, token, error="L'annulation n'a pas pu être enregistrée.")

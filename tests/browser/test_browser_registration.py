@@ -3,10 +3,9 @@ to a workshop and see its seat count fall — in a real Chromium, against `regie
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -15,35 +14,10 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import free_port
 from tests.mailbox import Mailbox, smtp_server
-from tests.test_sessions import PRIVATE_LINK, WORKSHOPS
+from tests.test_sessions import PRIVATE_LINK, upcoming_workshops
 
 pytestmark = pytest.mark.browser
 SLUG = "essai-inscription"
-
-
-def _programme() -> dict[str, object]:
-    """The workshops' Rencontre next week, sign-up open from now on."""
-    data = copy.deepcopy(WORKSHOPS)
-    shift = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0) - datetime.fromisoformat(
-        str(data["starts_at"])
-    )
-
-    def moved(value: str) -> str:
-        return (datetime.fromisoformat(value) + shift).isoformat()
-
-    data["slug"] = SLUG
-    data["starts_at"], data["ends_at"] = moved(str(data["starts_at"])), moved(str(data["ends_at"]))
-    for segment in data["segments"]:  # type: ignore[attr-defined]
-        segment["planned_start"], segment["planned_end"] = (
-            moved(segment["planned_start"]),
-            moved(segment["planned_end"]),
-        )
-        for item in segment["items"]:
-            if "planned_start" in item:
-                item["planned_start"] = moved(item["planned_start"])
-            item.pop("signup_opens_at", None)
-            item.pop("signup_closes_at", None)
-    return data
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +38,10 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         }
         _run([REGIE, "db", "upgrade"], env)
         programme = home / f"{SLUG}.yaml"
-        programme.write_text(yaml.safe_dump(_programme(), allow_unicode=True), encoding="utf-8")
+        programme.write_text(
+            yaml.safe_dump(upcoming_workshops(SLUG, now=datetime.now(UTC)), allow_unicode=True),
+            encoding="utf-8",
+        )
         _run([REGIE, "import", str(programme)], env)
         api = Server(
             "regie api", [REGIE, "api", "--port", str(api_port)], env, f"{api_url}/healthz", home / "api.log"
@@ -87,10 +64,6 @@ def base_url(mail_stack: tuple[str, Mailbox]) -> str:
     return mail_stack[0]
 
 
-@pytest.mark.skip(
-    reason="known bug, issue 11 open: « Choisir cet atelier » on the personal page answers « Lien inconnu » "
-    "(registering, the e-mail and its link work up to there)"
-)
 def test_register_receive_the_link_sign_up_and_see_the_seat_count_fall(
     page: Page, mail_stack: tuple[str, Mailbox]
 ) -> None:
