@@ -283,8 +283,12 @@ class LiveFeed:
         backoff: Backoff | None = None,
         open_timeout: float = 5.0,
         sleep: Sleep = asyncio.sleep,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        # The relay credential (frontend.relay): the backend leaves this subscription out of the
+        # audience, since this frontend reports its browsers itself.
+        self._headers = headers or {}
         self._backoff = backoff or Backoff()
         self._open_timeout = open_timeout
         self._sleep = sleep
@@ -305,6 +309,7 @@ class LiveFeed:
                     # Messages are small and frequent: compression costs more CPU than it saves.
                     compression=None,
                     user_agent_header="regie-frontend",
+                    additional_headers=self._headers,
                 ) as socket:
                     attempt = 0
                     await listener.upstream_connected()

@@ -170,6 +170,10 @@ class EventHub:
     def viewer_count(self) -> int:
         return sum(len(viewers) for viewers in self._viewers.values())
 
+    def viewers_of(self, audience: Audience) -> int:
+        """The connections (sockets and streams) watching one page of this event."""
+        return len(self._viewers[audience])
+
     def attach(self, viewer: Viewer) -> None:
         """Add a viewer and hand it the current state at once, whatever version that is.
 
@@ -361,6 +365,9 @@ class HubRegistry:
     def get(self, slug: str) -> EventHub | None:
         return self._hubs.get(slug)
 
+    def events(self) -> list[str]:
+        return list(self._hubs)
+
     def acquire(self, slug: str) -> EventHub:
         reaper = self._reapers.pop(slug, None)
         if reaper is not None:
@@ -404,9 +411,11 @@ def hub_factory(
     *,
     now: Callable[[], datetime],
     projection_refresh_seconds: float = 15.0,
+    headers: dict[str, str] | None = None,
 ) -> HubFactory:
     def make(slug: str) -> EventHub:
-        feed = LiveFeed(f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws?include=programme")
+        url = f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws?include=programme"
+        feed = LiveFeed(url, headers=headers)
         return EventHub(
             slug,
             feed=feed,

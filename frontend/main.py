@@ -22,8 +22,10 @@ from frontend.config import DEV_SECRET_KEY, Settings
 from frontend.errors import install_error_handlers
 from frontend.identity import IdentityMiddleware
 from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
+from frontend.presence import AudienceReporter, Pollers, reporting
+from frontend.relay import relay_headers
 from frontend.render import Renderer
-from frontend.routes import auth, console, editor, pages, registration
+from frontend.routes import auth, console, editor, pages, presence, registration
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
 from frontend.session_file import FileSessionStore
@@ -126,9 +128,11 @@ def create_app(
             settings.api_ws_url,
             now=clock.now,
             projection_refresh_seconds=settings.projection_refresh_seconds,
+            headers=relay_headers(settings.secret_key),
         ),
         linger_seconds=settings.hub_linger_seconds,
     )
+    reporter = AudienceReporter(api=api, hubs=hubs, pollers=Pollers(hubs), secret_key=settings.secret_key)
     sessions, throttle = session_stores(settings)
     services = Services(
         settings=settings,
@@ -149,7 +153,8 @@ def create_app(
         # Measured in the background: a backend that is down must not keep the pages from starting.
         syncing = asyncio.create_task(clock.run(), name="backend-clock")
         try:
-            yield
+            async with reporting(reporter):
+                yield
         finally:
             syncing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -167,6 +172,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.presence = reporter
     registration.hide_tokens_in_access_logs()
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     app.include_router(editor.router)
@@ -174,6 +180,7 @@ def create_app(
     app.include_router(console.router)
     app.include_router(auth.router)
     app.include_router(registration.router)
+    app.include_router(presence.router)
     install_error_handlers(app)
     app.add_middleware(IdentityMiddleware)  # inside BrowserIdMiddleware: it reads the session id
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)

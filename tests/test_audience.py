@@ -78,3 +78,17 @@ async def test_presence_is_for_moderators_and_reports_for_the_frontend_only(api:
     )
     assert unknown.status_code == 404
     assert (await audience(api))["viewers"] == 0
+
+
+async def test_a_follower_counts_unless_it_is_a_frontend_proven_by_the_relay_credential(api: Api) -> None:
+    """`?include=programme` alone hides nobody; the frontend's own subscription, relayed, is left
+    out (it reports its browsers instead), and a forged credential is counted like anyone."""
+    follow = api.ws_url() + "?include=programme"
+    async with (
+        connect(follow) as anyone,
+        connect(follow, additional_headers=relay_headers(api)) as frontend,
+        connect(follow, additional_headers={RELAY_HEADER: "0" * 64}) as forged,
+    ):
+        for socket in (anyone, frontend, forged):
+            await socket.recv()
+        await until_viewers(api, 2)

@@ -16,6 +16,7 @@ from app.api.deps import ClockDep, SettingsDep, SnapshotsDep
 from app.api.errors import responses
 from app.api.examples import example
 from app.api.relay import is_relayed
+from app.config import Settings
 from app.domain.refusals import Code, Refusal
 from app.live.hub import TRY_AGAIN_LATER, LiveHub, Stream
 from app.public import LiveState
@@ -61,8 +62,11 @@ async def live_ws(websocket: WebSocket, slug: str, include: str | None = None) -
 
     With `?include=programme`, each live message is preceded by `{"type": "programme", …}`
     (the public event, as `GET /events/{slug}` answers it) whenever the programme changed.
+    Every connection counts in the audience, except a frontend's subscription proven by the
+    relay credential (the frontend reports its own browsers).
     """
     hub: LiveHub = websocket.app.state.hub
+    settings: Settings = websocket.app.state.settings
     wanted = set(include.split(",")) if include else set()
     await websocket.accept()
     if unknown := wanted - INCLUDES:
@@ -70,11 +74,18 @@ async def live_ws(websocket: WebSocket, slug: str, include: str | None = None) -
         await websocket.close(UNKNOWN_INCLUDE, reason=f"Unknown include: {named}; known: programme.")
         return
     moderation = "moderation" in wanted
-    if moderation and not is_relayed(websocket, websocket.app.state.settings):
+    relayed = is_relayed(websocket, settings)
+    if moderation and not relayed:
         await websocket.close(NOT_RELAYED, reason="`moderation` is for the frontend's relay credential.")
         return
     try:
-        viewer = await hub.join(slug, websocket, follow=bool(wanted), moderation=moderation)
+        viewer = await hub.join(
+            slug,
+            websocket,
+            follow=bool(wanted),
+            moderation=moderation,
+            counted=not relayed,
+        )
     except (SQLAlchemyError, OSError) as error:
         logger.warning("live viewer of %s refused: database unreachable (%s)", slug, type(error).__name__)
         await websocket.close(TRY_AGAIN_LATER, reason="The database is unreachable; try again.")

@@ -134,12 +134,20 @@ class Follower:
     """
 
     def __init__(
-        self, websocket: WebSocket, channel: Channel, *, send_timeout: float, moderation: bool = False
+        self,
+        websocket: WebSocket,
+        channel: Channel,
+        *,
+        send_timeout: float,
+        moderation: bool = False,
+        counted: bool = True,
     ) -> None:
         self.websocket = websocket
         self.channel = channel
         self.moderation = moderation
         """Whether this follower proved it is a frontend (`?include=moderation`)."""
+        # A frontend's own subscription is not a viewer: its browsers are reported by the frontend.
+        self.counted = counted
         self._send_timeout = send_timeout
         self._programme: str | None = None
         self._live: str | None = None
@@ -320,12 +328,19 @@ class LiveHub:
         return self._channels.get(slug)
 
     async def join(
-        self, slug: str, websocket: WebSocket, *, follow: bool = False, moderation: bool = False
+        self,
+        slug: str,
+        websocket: WebSocket,
+        *,
+        follow: bool = False,
+        moderation: bool = False,
+        counted: bool = True,
     ) -> Viewer | Follower | None:
         """Add a viewer and send it the current state at once; None if the event is unknown.
 
         A follower (`follow`) is sent the current programme message first; one that proved it is
-        a frontend (`moderation`) also gets the moderators' signal."""
+        a frontend (`moderation`) also gets the moderators' signal. One that is not `counted` (a
+        frontend's relayed subscription) is left out of the audience."""
         channel = await self._open(slug)
         if channel is None:
             return None
@@ -339,7 +354,9 @@ class LiveHub:
                 if programme is not None:
                     channel.offer_programme(programme, programme_version(programme) or 0)
             # No await from here on, as for a viewer.
-            follower = Follower(websocket, channel, send_timeout=self._send_timeout, moderation=moderation)
+            follower = Follower(
+                websocket, channel, send_timeout=self._send_timeout, moderation=moderation, counted=counted
+            )
             channel.followers.add(follower)
             if channel.programme is not None:
                 follower.offer_programme(channel.programme)
@@ -380,8 +397,11 @@ class LiveHub:
     def audience_of(self, slug: str) -> int:
         """This process's followers of an event: JSON WebSocket and SSE viewers."""
         channel = self._channels.get(slug)
-        # Followers are frontends' upstream subscriptions: they report their browsers themselves.
-        return len(channel.viewers) + len(channel.streams) if channel is not None else 0
+        if channel is None:
+            return 0
+        # Frontends' relayed subscriptions are not counted: they report their browsers themselves.
+        followers = sum(1 for follower in channel.followers if follower.counted)
+        return len(channel.viewers) + len(channel.streams) + followers
 
     async def _open(self, slug: str) -> Channel | None:
         """The event's channel with its current state read; None if the event is unknown."""

@@ -122,6 +122,8 @@ class Backend:
     port: int = field(default_factory=free_port)
     clock: Clock = field(default_factory=Clock)
     faults: Faults | None = None
+    # The deployment's REGIE_SECRET_KEY, shared with the frontend (its relay credential); None: random.
+    secret_key: str | None = None
     api: Api | None = None
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -133,7 +135,9 @@ class Backend:
 
     @property
     def settings(self) -> Settings:
-        return Settings(database_url=self.database_url)
+        if self.secret_key is None:
+            return Settings(database_url=self.database_url)
+        return Settings(database_url=self.database_url, secret_key=self.secret_key)
 
     async def start(self) -> None:
         faults = self.faults or Faults(create_app(self.settings, clock=self.clock))

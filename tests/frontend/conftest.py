@@ -61,7 +61,7 @@ def backend_url_of_copy(frontend_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def backend(backend_url_of_copy: str) -> AsyncIterator[Backend]:
-    running = Backend(backend_url_of_copy)
+    running = Backend(backend_url_of_copy, secret_key=SECRET)  # one deployment: one shared key
     await running.start()
     try:
         yield running

@@ -118,9 +118,12 @@
     return e;
   }
   function showConnection(elt, ok) {
+    elt.toggleAttribute('data-ws-down', !ok);
+    // While fallback.js delivers the same messages by SSE or polling, the page is not cut off.
+    var lost = !ok && !elt.hasAttribute('data-fallback-live');
     var banner = elt.querySelector('[data-connection]');
-    if (banner) banner.hidden = ok;
-    elt.toggleAttribute('data-disconnected', !ok);
+    if (banner) banner.hidden = !lost;
+    elt.toggleAttribute('data-disconnected', lost);
   }
   function reconnect(elt, e) {
     if (!document.body.contains(elt) || !e.wrapper) return;
