@@ -46,6 +46,7 @@ TEST_EVENTS = (
     "essai-edit-docs",
     "essai-silence",
     "essai-axe",
+    "essai-repli",
 )
 # Minutes from now to each test programme's start: most start soon, so countdowns read as on the
 # night; the clock test's started ten minutes ago, so starting it makes the show run late.
