@@ -92,3 +92,43 @@ async def test_a_follower_counts_unless_it_is_a_frontend_proven_by_the_relay_cre
         for socket in (anyone, frontend, forged):
             await socket.recv()
         await until_viewers(api, 2)
+
+
+async def test_a_moderators_report_carries_the_audience_curve_and_the_public_one_never(api: Api) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    report = await api.client.post(
+        f"{AUDIENCE}/reports", json={"reporter": "web-1", "viewers": 40}, headers=relay_headers(api)
+    )
+    assert report.status_code == 204
+    await until_viewers(api, 40)  # a moderator's read records the minute's value
+    bearer = {"Authorization": f"Bearer {await api.token()}"}
+    base = f"/api/v1/events/{DINER}"
+
+    public = await api.client.get(f"{base}/report.csv")
+    assert public.status_code == 200
+    assert b"viewers" not in public.content and b"audience" not in public.content
+
+    mine = await api.client.get(f"{base}/report.csv", headers=bearer)
+    assert mine.status_code == 200
+    assert mine.headers["cache-control"] == "private, no-store"
+    rows = list(csv.DictReader(io.StringIO(mine.text)))
+    curve = [row for row in rows if row["level"] == "audience"]
+    assert [row["viewers"] for row in curve] == ["40"]
+    assert curve[0]["minute"].endswith(":00+01:00")  # the minute, on the event's wall clock
+    # Every other row is the public report's, with two empty cells more.
+    others = [{k: v for k, v in row.items() if k not in ("minute", "viewers")} for row in rows[: -len(curve)]]
+    assert others == list(csv.DictReader(io.StringIO(public.text)))
+
+    workbook = await api.client.get(f"{base}/report.xlsx", headers=bearer)
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content))["Audience"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("minute (Europe/Paris)", "viewers") and values[1][1] == 40
+    public_book = openpyxl.load_workbook(io.BytesIO((await api.client.get(f"{base}/report.xlsx")).content))
+    assert public_book.sheetnames == ["Rapport"]
+
+    forged = await api.client.get(f"{base}/report.csv", headers={"Authorization": "Bearer nope"})
+    assert (forged.status_code, forged.json()["code"]) == (401, "unauthenticated")

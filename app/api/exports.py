@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
 from app.api.caching import CONDITIONAL_READ, read_responses
-from app.api.deps import ClockDep, SessionDep, SettingsDep
+from app.api.deps import ClockDep, SessionDep, SettingsDep, oauth2_scheme
+from app.domain.refusals import Code, Refusal
 from app.exports import EXPORTERS, ExportData, Exporter
 from app.public import event_public, timeline_entry_public
-from app.services import programmes
+from app.services import audience, auth, programmes
 
 router = APIRouter(prefix="/events", tags=["exports"])
 
@@ -36,13 +38,38 @@ async def export_data(
     )
 
 
+async def _moderator_asks(request: Request, session: SessionDep, now: datetime) -> bool:
+    """Whether the request carries a moderator's bearer (401/403 for a bearer that is not one)."""
+    token = await oauth2_scheme(request)
+    if not token:
+        return False
+    user = await auth.user_for_token(session, token, now=now.astimezone(UTC))
+    if user is None:
+        raise Refusal(Code.UNAUTHENTICATED, "This bearer token is not valid: ask without it, or log in.")
+    if user.role not in auth.CONTROL_ROLES:
+        raise Refusal(Code.FORBIDDEN, f"Your role « {user.role} » may not read the audience.")
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _add_route(exporter: Exporter) -> None:
     async def export(
         slug: str, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
     ) -> Response:
-        body = exporter.render(await export_data(request, session, slug, clock(), settings.public_url))
-        disposition = f'inline; filename="{slug}-{exporter.filename}"'
-        return Response(body, media_type=exporter.media_type, headers={"Content-Disposition": disposition})
+        now = clock()
+        data = await export_data(request, session, slug, now, settings.public_url)
+        headers = {"Content-Disposition": f'inline; filename="{slug}-{exporter.filename}"'}
+        if exporter.with_audience and await _moderator_asks(request, session, now):
+            rows = await audience.curve(session, slug)
+            curve = tuple((_utc(row.minute), row.viewers) for row in rows)
+            data = dataclasses.replace(data, audience=curve)
+            # A moderator's file: never kept by a shared cache, nor served to anyone else.
+            headers.update({"Cache-Control": "private, no-store", "Vary": "Authorization"})
+        body = exporter.render(data)
+        return Response(body, media_type=exporter.media_type, headers=headers)
 
     media_type = exporter.media_type.split(";")[0]
     router.add_api_route(
@@ -54,7 +81,7 @@ def _add_route(exporter: Exporter) -> None:
         summary=exporter.summary,
         description=exporter.description,
         responses=read_responses(
-            404,
+            *((401, 403, 404) if exporter.with_audience else (404,)),
             ok={
                 "description": f"The `{exporter.filename}` file.",
                 "content": {media_type: {"schema": exporter.schema, "example": exporter.example}},

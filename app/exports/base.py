@@ -36,6 +36,9 @@ class ExportData:
 
     # Where the API answers (`http://host:port`), so that an uploaded document's link is absolute.
     api_base: str = ""
+    # The audience curve, `(minute, viewers)` in order: moderators' data (`GET …/audience/curve`),
+    # so only in the report a moderator's bearer asks for; empty in every public file.
+    audience: tuple[tuple[datetime, int], ...] = ()
 
     def resource_url(self, url: str) -> str:
         return self.api_base + url if url.startswith("/") else url
@@ -72,6 +75,8 @@ class Exporter(ABC):
     example: ClassVar[str]
     # What the OpenAPI document says the body is: text, unless the format is JSON.
     schema: ClassVar[dict[str, Any]] = {"type": "string"}
+    # Whether a moderator's bearer adds the audience curve (`ExportData.audience`).
+    with_audience: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, data: ExportData) -> bytes:

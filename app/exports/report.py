@@ -40,6 +40,8 @@ COLUMNS = (
     "start_delay_seconds",
     "overrun_seconds",
 )
+# In a moderator's report only (a bearer): one `audience` row per minute of the curve.
+AUDIENCE_COLUMNS = ("minute", "viewers")
 DESCRIPTION = (
     "One row per item, then per segment, then the show (`level`): planned and actual start and end, "
     "durations, how late each started (`start_delay_seconds`) and how much longer it lasted than planned "
@@ -110,13 +112,21 @@ def report_rows(data: ExportData) -> list[Row]:
     return rows
 
 
+AUDIENCE_NOTE = (
+    " With a moderator's bearer, the audience curve follows: `minute` and `viewers` (the most viewers "
+    "at once in that minute, every process counted)"
+)
+
+
 class ReportExporter(Exporter):
     filename = "report.csv"
+    with_audience = True
     media_type = "text/csv; charset=utf-8; header=present"
     summary = "Planned against actual, as CSV"
     description = (
         DESCRIPTION + " Times are local with their UTC offset. RFC 4180, UTF-8 without a byte-order mark; "
-        "spreadsheet users open `report.xlsx`."
+        "spreadsheet users open `report.xlsx`." + AUDIENCE_NOTE + ", as two more columns filled in "
+        "rows whose `level` is `audience`."
     )
     example = (
         ",".join(COLUMNS) + "\r\nitem,elus-a-la-manoeuvre,accueil,Accueil,Charles-Benoît HEIDSIECK (…),"
@@ -126,7 +136,8 @@ class ReportExporter(Exporter):
     def render(self, data: ExportData) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
+        extra = ["", ""] if data.audience else []
+        writer.writerow(COLUMNS + AUDIENCE_COLUMNS if data.audience else COLUMNS)
 
         def when(moment: datetime | None) -> str:
             return data.local(moment).replace(microsecond=0).isoformat() if moment else ""
@@ -139,19 +150,24 @@ class ReportExporter(Exporter):
                 [row.level, row.segment_id, row.item_id, _text_cell(row.title), _text_cell(row.speakers),
                  when(row.planned_start), when(row.planned_end), number(row.planned_length),
                  when(row.actual_start), when(row.actual_end), number(row.actual_length),
-                 number(row.start_delay), number(row.overrun)]
+                 number(row.start_delay), number(row.overrun), *extra]
             )  # fmt: skip
+        for minute, viewers in data.audience:
+            writer.writerow(["audience", *([""] * (len(COLUMNS) - 1)), when(minute), str(viewers)])
         return buffer.getvalue().encode()
 
 
 class SpreadsheetReportExporter(Exporter):
     filename = "report.xlsx"
+    with_audience = True
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     schema: ClassVar[dict[str, str]] = {"type": "string", "format": "binary"}
     summary = "Planned against actual, as an Excel workbook"
     description = (
         DESCRIPTION + " The same rows as `report.csv`, typed: times are date-times on the event's wall "
         "clock (its time zone is named in the header), durations and delays are numbers of seconds."
+        + AUDIENCE_NOTE
+        + ", on a sheet of its own, « Audience »."
     )
     example = "(an Office Open XML workbook: sheet « Rapport », one header row, then one row per line)"
     TIME_FORMAT: ClassVar[str] = "yyyy-mm-dd hh:mm:ss"
@@ -186,6 +202,13 @@ class SpreadsheetReportExporter(Exporter):
                  when(row.actual_start), when(row.actual_end), row.actual_length,
                  row.start_delay, row.overrun]
             )  # fmt: skip
+        if data.audience:
+            curve: Worksheet = workbook.create_sheet("Audience")
+            curve.append([f"minute ({zone})", "viewers"])
+            for minute, viewers in data.audience:
+                cell = WriteOnlyCell(curve, value=data.local(minute).replace(tzinfo=None))
+                cell.number_format = self.TIME_FORMAT
+                curve.append([cell, viewers])
         buffer = io.BytesIO()
         workbook.save(buffer)
         return _without_clock(buffer.getvalue(), revised)

@@ -12,13 +12,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from frontend.audience_chart import AudienceChart, audience_chart
 from frontend.client import ApiUnavailable
 from frontend.live import EventHub, ascii_html
 from frontend.presence import AudienceReporter, StreamViewer, etag_of
 from frontend.presenter import ShowView
 from frontend.services import Services, check_slug, services_of
+from frontend.sessions import ModeratorSession
 
 router = APIRouter()
 ServicesDep = Annotated[Services, Depends(services_of)]
@@ -147,3 +149,46 @@ async def read_audience(services: Services, slug: str, token: str) -> AudienceNo
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+async def replay_audience(request: Request, services: Services, slug: str) -> AudienceChart | None:
+    """The audience curve for the replay page of a moderator; None for anyone else, or when the
+    API cannot say (the page never fails for it)."""
+    moderator: ModeratorSession | None = getattr(request.state, "moderator", None)
+    if moderator is None:
+        return None
+    try:
+        answer = await services.api.relay(
+            "GET",
+            f"/api/v1/events/{quote(slug, safe='')}/audience/curve",
+            headers={"Authorization": f"Bearer {moderator.api_token}"},
+        )
+        return audience_chart(answer.json()) if answer.status_code == 200 else None
+    except (ApiUnavailable, ValueError):
+        return None
+
+
+@router.get("/events/{slug}/replay/report.{extension}")
+async def replay_report(request: Request, slug: str, extension: str, services: ServicesDep) -> Response:
+    """The report with the audience curve (the API adds it for a moderator's bearer)."""
+    check_slug(slug)
+    if extension not in ("csv", "xlsx"):
+        return Response(status_code=404)
+    moderator = await services.moderator(request)
+    if moderator is None:
+        return RedirectResponse(f"/login?next=/events/{slug}/replay&notice=required", status_code=303)
+    answer = await services.api.relay(
+        "GET",
+        f"/api/v1/events/{quote(slug, safe='')}/report.{extension}",
+        headers={"Authorization": f"Bearer {moderator.api_token}"},
+    )
+    if answer.status_code != 200:
+        return Response(status_code=answer.status_code)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{slug}-report.{extension}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

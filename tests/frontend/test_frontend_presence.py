@@ -140,3 +140,31 @@ async def test_every_open_page_is_counted_once_and_the_frontend_itself_never(
         assert now["peak"] == 5
     # Sockets and stream closed; the poller stops polling and ages out (12 s) with the reports.
     await until_viewers(backend, 0, within=20)
+
+
+async def test_moderators_see_the_audience_now_in_the_console_and_its_curve_on_the_replay(
+    web_url: str, backend: Backend, client: httpx.AsyncClient
+) -> None:
+    from test_frontend_console import log_in
+
+    public = ws_url(web_url, f"{LIVE}/ws")
+    async with connect(public, origin=web_url) as one, connect(public, origin=web_url) as two:
+        await receive_state(one), await receive_state(two)
+        await until_viewers(backend, 2)  # the backend records the minute as a moderator reads it
+        async with httpx.AsyncClient(base_url=web_url, timeout=10) as viewer:
+            replay = await viewer.get(f"{LIVE}/replay")
+            assert replay.status_code == 200 and "audience-curve" not in replay.text
+            denied = await viewer.get(f"{LIVE}/replay/report.csv")
+            assert denied.status_code == 303
+        assert (await log_in(client)).status_code == 303
+        box = await client.get(f"{LIVE}/console/audience")
+        assert box.status_code == 200 and box.headers["cache-control"] == "no-store"
+        assert 'data-viewers="2"' in box.text and 'data-peak="2"' in box.text
+    replay = await client.get(f"{LIVE}/replay")
+    assert replay.status_code == 200
+    assert '<svg class="audience-curve"' in replay.text and "<polyline points=" in replay.text
+    assert "Pic de 2 spectateurs" in replay.text  # the text alternative says what it draws
+    report = await client.get(f"{LIVE}/replay/report.csv")
+    assert report.status_code == 200 and ",audience," not in report.text
+    assert report.text.splitlines()[0].endswith(",minute,viewers")
+    assert report.text.splitlines()[-1].startswith("audience,") and report.text.rstrip().endswith(",2")
