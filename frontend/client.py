@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from frontend.models import (
     Event,
@@ -24,6 +24,7 @@ from frontend.models import (
     HiddenItem,
     LiveState,
     Overrun,
+    Question,
     TimelineEntry,
     VideoChapter,
     parse_timeline,
@@ -256,6 +257,24 @@ class LiveListener(Protocol):
 
     async def live_received(self, live: LiveState) -> None: ...
 
+    async def questions_received(self, questions: list[Question]) -> None: ...
+
+    async def moderation_received(self, pending: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionsMessage:
+    """The public question list, as the backend pushes it (at most once a second)."""
+
+    questions: list[Question]
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationSignal:
+    """The moderators' queue changed; `pending` questions wait (their text is not in it)."""
+
+    pending: int
+
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -271,6 +290,8 @@ class Backoff:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+# The backend's close code for `?include=moderation` without a valid relay credential.
+NOT_RELAYED = 4403
 
 
 class LiveFeed:
@@ -284,11 +305,15 @@ class LiveFeed:
         open_timeout: float = 5.0,
         sleep: Sleep = asyncio.sleep,
         headers: dict[str, str] | None = None,
+        fallback_url: str | None = None,
     ) -> None:
         self.url = url
         # The relay credential (frontend.relay): the backend leaves this subscription out of the
-        # audience, since this frontend reports its browsers itself.
+        # audience, since this frontend reports its browsers itself; it also admits the
+        # moderators' signal (`moderation`). Refused (another secret key than the backend's),
+        # the feed goes on at `fallback_url` without the signal.
         self._headers = headers or {}
+        self._fallback_url = fallback_url
         self._backoff = backoff or Backoff()
         self._open_timeout = open_timeout
         self._sleep = sleep
@@ -317,10 +342,22 @@ class LiveFeed:
                         message = parse_message(raw)
                         if isinstance(message, LiveState):
                             await listener.live_received(message)
+                        elif isinstance(message, QuestionsMessage):
+                            await listener.questions_received(message.questions)
+                        elif isinstance(message, ModerationSignal):
+                            await listener.moderation_received(message.pending)
                         elif message is not None:
                             await listener.programme_received(*message)
             except InvalidStatus as error:
                 reason = f"refused with HTTP {error.response.status_code}"
+            except ConnectionClosed as error:
+                reason = repr(error)
+                if error.rcvd is not None and error.rcvd.code == NOT_RELAYED and self._fallback_url:
+                    logger.warning(
+                        "the backend refused this frontend's relay credential: REGIE_SECRET_KEY differs "
+                        "from the backend's; consoles will not see new questions without a reload"
+                    )
+                    self.url, self._fallback_url = self._fallback_url, None
             except (OSError, TimeoutError, WebSocketException) as error:
                 reason = repr(error)
             logger.info("live feed %s lost: %s", self.url, reason)
@@ -329,7 +366,10 @@ class LiveFeed:
             attempt += 1
 
 
-def parse_message(raw: str | bytes) -> LiveState | tuple[Event, Overrun | None] | None:
+UpstreamMessage = LiveState | tuple[Event, Overrun | None] | QuestionsMessage | ModerationSignal
+
+
+def parse_message(raw: str | bytes) -> UpstreamMessage | None:
     """The live state or the programme of one upstream message; None for anything else (a type
     this frontend does not know is skipped, a malformed message is logged, neither is fatal)."""
     try:
@@ -343,6 +383,10 @@ def parse_message(raw: str | bytes) -> LiveState | tuple[Event, Overrun | None] 
                 Event.model_validate(message["programme"]),
                 Overrun.model_validate(overrun) if overrun is not None else None,
             )
+        if kind == "questions":
+            return QuestionsMessage([Question.model_validate(q) for q in message["questions"]])
+        if kind == "moderation":
+            return ModerationSignal(int(message["pending"]))
         if kind is not None:
             return None
     except (ValueError, KeyError, TypeError, ValidationError):

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
-from frontend.client import LiveFeed
-from frontend.models import LIVE, Event, LiveState, Overrun
+from frontend.client import ApiClient, LiveFeed
+from frontend.models import LIVE, Event, LiveState, Overrun, Question
 from frontend.presenter import ShowView, show_view
+from frontend.questions import QuestionDesk
 from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class EventHub:
         heartbeat_seconds: float = 3.0,
         projection_refresh_seconds: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        api: ApiClient | None = None,
     ) -> None:
         self.slug = slug
         self._feed = feed
@@ -136,6 +139,14 @@ class EventHub:
         self._published = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.renders = 0
+        # The audience's questions: their own messages, rendered once (frontend.questions).
+        self.questions: QuestionDesk | None = (
+            QuestionDesk(
+                slug, api=api, renderer=renderer, publish=self._push, zone=self._zone, ascii_html=ascii_html
+            )
+            if api is not None
+            else None
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -155,6 +166,8 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if self.questions is not None:
+            await self.questions.stop()
         viewers = [viewer for audience in AUDIENCES for viewer in self._viewers[audience]]
         for audience in AUDIENCES:
             self._viewers[audience].clear()
@@ -180,7 +193,10 @@ class EventHub:
         No await between the two: the viewer gets exactly the latest state, then every newer one.
         """
         self._viewers[viewer.audience].add(viewer)
-        message = self._rendering.messages.get(viewer.audience)
+        message = self._rendering.messages.get(viewer.audience, "")
+        # One message: a mailbox of one would let the second replace the first.
+        if self.questions is not None:
+            message += self.questions.messages.get(viewer.audience, "")
         if message:
             viewer.offer(message)
 
@@ -209,6 +225,26 @@ class EventHub:
 
     async def upstream_connected(self) -> None:
         self._fresh_link = True
+        if self.questions is not None:
+            self.questions.queue_changed()  # what changed while the link was down
+
+    async def questions_received(self, questions: list[Question]) -> None:
+        if self.questions is not None:
+            self.questions.take_public(questions)
+
+    async def moderation_received(self, pending: int) -> None:
+        if self.questions is not None:
+            self.questions.queue_changed()
+
+    def _push(self, audience: str, message: str) -> None:
+        """A fragment of the questions to every viewer of `audience`, apart from the live state."""
+        for known in AUDIENCES:
+            if known == audience:
+                fan_out(self._viewers[known], message)
+                self._last_sent[known] = asyncio.get_running_loop().time()
+
+    def _zone(self) -> ZoneInfo:
+        return self._event.zone if self._event is not None else ZoneInfo("Europe/Paris")
 
     async def upstream_lost(self, reason: str) -> None:
         if self._link_up:
@@ -412,16 +448,20 @@ def hub_factory(
     now: Callable[[], datetime],
     projection_refresh_seconds: float = 15.0,
     headers: dict[str, str] | None = None,
+    api: ApiClient | None = None,
 ) -> HubFactory:
+    """`headers` (the relay credential of frontend.relay) also subscribe to the moderators' signal."""
+
     def make(slug: str) -> EventHub:
         url = f"{api_ws_url}/api/v1/events/{quote(slug, safe='')}/live/ws?include=programme"
-        feed = LiveFeed(url, headers=headers)
+        feed = LiveFeed(url + ",moderation", headers=headers, fallback_url=url) if headers else LiveFeed(url)
         return EventHub(
             slug,
             feed=feed,
             renderer=renderer,
             now=now,
             projection_refresh_seconds=projection_refresh_seconds,
+            api=api,
         )
 
     return make

@@ -25,7 +25,7 @@ from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.presence import AudienceReporter, Pollers, reporting
 from frontend.relay import relay_headers
 from frontend.render import Renderer
-from frontend.routes import auth, console, editor, pages, presence, registration
+from frontend.routes import auth, console, editor, pages, presence, questions, registration
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
 from frontend.session_file import FileSessionStore
@@ -129,6 +129,7 @@ def create_app(
             now=clock.now,
             projection_refresh_seconds=settings.projection_refresh_seconds,
             headers=relay_headers(settings.secret_key),
+            api=api,
         ),
         linger_seconds=settings.hub_linger_seconds,
     )
@@ -181,6 +182,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(registration.router)
     app.include_router(presence.router)
+    app.include_router(questions.router)
     install_error_handlers(app)
     app.add_middleware(IdentityMiddleware)  # inside BrowserIdMiddleware: it reads the session id
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)

@@ -150,6 +150,29 @@ class Event(EventSummary):
         return next((room for room in self.rooms if room.id == room_id), None)
 
 
+class QuestionOnAir(_ApiModel):
+    """The audience question the show has on air (`LiveState.question`)."""
+
+    id: str
+    text: str
+    author: str | None = None
+
+
+class Question(_ApiModel):
+    """An audience question as the API lists it: public ones for anyone, every one for moderators
+    (`moderated_at`, `moderated_by` only there)."""
+
+    id: str
+    text: str
+    author: str | None = None
+    status: str
+    votes: int = 0
+    created_at: datetime
+    answered_at: datetime | None = None
+    moderated_at: datetime | None = None
+    moderated_by: str | None = None
+
+
 class LiveState(_ApiModel):
     event: str
     version: int
@@ -162,6 +185,7 @@ class LiveState(_ApiModel):
     next_item: Item | None = None
     drift_seconds: float = 0
     projected_end: datetime | None = None
+    question: QuestionOnAir | None = None
 
 
 class Overrun(_ApiModel):

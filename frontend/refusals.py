@@ -28,3 +28,35 @@ UNKNOWN_PRESS_REFUSAL = "l'état du direct ne le permet pas."
 def press_refusal(code: str | None) -> str:
     """Why a press was refused, in French, from the API's code."""
     return PRESS_REFUSALS.get(code or "", UNKNOWN_PRESS_REFUSAL)
+
+
+# Why a viewer's question or vote was refused: shown on the live page, as a whole sentence.
+ASK_REFUSALS: dict[str, str] = {
+    "rate_limited": "Vous avez envoyé beaucoup de questions ou de votes en peu de temps. "
+    "Patientez une minute avant de recommencer.",
+    "already_ended": "Le direct est terminé : les questions sont closes.",
+    "duplicate_question": "Vous avez déjà posé cette question : elle est entre les mains des modérateurs.",
+    "unknown_question": "Cette question n'est plus proposée au vote.",
+    "unknown_event": "Cet événement n'existe pas.",
+}
+# A 422 of the questions API names its field; the form says, next to the field, what is expected.
+QUESTION_FIELD_ERRORS: dict[str, str] = {
+    "text": "Écrivez votre question : entre 1 et 500 caractères, sans caractères invisibles.",
+    "author": "Votre nom et votre organisation ensemble : 120 caractères au plus, "
+    "sans caractères invisibles.",
+}
+
+# Why a moderator's action on a question was refused: the end of « « Approuver » n'est pas possible : … ».
+MODERATION_REFUSALS: dict[str, str] = {
+    "question_state": "la question a déjà changé d'état (un autre modérateur ?) ; la liste est à jour.",
+    "not_started": "le direct n'a pas encore commencé : une question passe à l'antenne pendant le direct.",
+    "already_ended": "le direct est terminé.",
+    "unknown_question": "cette question n'existe plus ; la liste est à jour.",
+    "version_conflict": "le direct a changé pendant ce temps ; réessayez.",
+    "forbidden": "votre compte n'a pas le droit de modérer.",
+}
+UNKNOWN_MODERATION_REFUSAL = "la régie l'a refusé ; rechargez la page."
+
+
+def moderation_refusal(code: str | None) -> str:
+    return MODERATION_REFUSALS.get(code or "", UNKNOWN_MODERATION_REFUSAL)

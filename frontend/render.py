@@ -20,7 +20,7 @@ from frontend.presenter import KIND_LABELS, ShowView, projected_if_late
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-LIVE_BLOCKS = ("live_status", "live_now", "live_guests", "live_programme", "live_announcer")
+LIVE_BLOCKS = ("live_status", "live_now", "live_question", "live_guests", "live_programme", "live_announcer")
 CONSOLE_BLOCKS = ("console_state", "console_controls", "console_programme")
 OVERLAY_BLOCKS = ("overlay_third",)
 

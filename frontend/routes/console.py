@@ -19,6 +19,7 @@ from frontend.formatting import quoted
 from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
 from frontend.refusals import PRESS_REFUSALS, press_refusal
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
+from frontend.routes.questions import moderation_column
 from frontend.routes.registration import registration_counts
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
 from frontend.services import Services, check_slug, services_of
@@ -81,6 +82,7 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
         "server_now": services.clock.now(),
         "registration_counts": await registration_counts(services, slug, moderator.api_token),
+        "moderation_column": await moderation_column(services, view.event, moderator.api_token),
     }
     return page(request, "console.html", context, cache="no-store")
 
@@ -103,10 +105,17 @@ async def console_socket(websocket: WebSocket, slug: str) -> None:
         return
     if await open_event_socket(websocket, services, slug):
         watcher = asyncio.create_task(_close_when_revoked(websocket, services, moderator))
+        # This console's bearer may read the questions queue for every console of this process.
+        hub = services.hubs.acquire(slug)
+        desk = hub.questions
+        handle = desk.add_moderator(moderator.api_token) if desk is not None else None
         try:
             await serve_viewer(websocket, services, slug, "console")
         finally:
             watcher.cancel()
+            if desk is not None and handle is not None:
+                desk.remove_moderator(handle)
+            services.hubs.release(slug)
 
 
 async def _close_when_revoked(websocket: WebSocket, services: Services, moderator: ModeratorSession) -> None:

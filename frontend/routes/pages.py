@@ -16,6 +16,7 @@ from frontend.models import LIVE, SCHEDULED, EventSummary
 from frontend.presenter import STATUS_LABELS, ShowView, as_played, replay_kind, show_started_at, youtube_at
 from frontend.routes.common import open_event_socket, page, serve_viewer
 from frontend.routes.presence import replay_audience
+from frontend.routes.questions import question_context
 from frontend.routes.registration import form_context
 from frontend.services import Services, check_slug, services_of
 
@@ -56,6 +57,7 @@ async def live_page(request: Request, slug: str, services: ServicesDep) -> HTMLR
         "related": related,
         "api_url": services.settings.browser_api_url,
         **form_context(view.event, services),
+        **await question_context(services, view.event, sent=request.query_params.get("question") == "sent"),
     }
     return page(request, "live.html", context)
 

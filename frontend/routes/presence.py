@@ -69,11 +69,13 @@ async def live_stream(slug: str, services: ServicesDep) -> Response:
 
 
 def _public_message(services: Services, hub: EventHub) -> str:
+    # The questions list travels apart over the sockets; a poller gets both in one answer.
+    questions = hub.questions.messages.get("public", "") if hub.questions is not None else ""
     message = hub.rendering.messages.get("public")
     if message:
-        return message
+        return message + questions
     view = hub.rendering.view
-    return _rendered(services, view) if view is not None else ""
+    return _rendered(services, view) + questions if view is not None else ""
 
 
 def _rendered(services: Services, view: ShowView) -> str:

@@ -13,7 +13,7 @@ from frontend.models import Event, LiveState
 from frontend.presenter import ShowView, show_view
 from frontend.render import LIVE_BLOCKS, Renderer
 
-LIVE_IDS = ("live-status", "live-now", "live-guests", "live-programme", "live-announcer")
+LIVE_IDS = ("live-status", "live-now", "live-question", "live-guests", "live-programme", "live-announcer")
 CONSOLE_IDS = ("console-state", "console-controls", "console-programme")
 renderer = Renderer()
 API = "https://api.example.org"
