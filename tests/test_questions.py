@@ -277,6 +277,8 @@ async def public_bytes(api: Api) -> list[str]:
         f"/api/v1/events/{DINER}/timeline",
         QUESTIONS,
         *(f"{QUESTIONS}?status={s}" for s in ("approved", "answered", "on_air", "pending", "rejected")),
+        f"{QUESTIONS}.csv",  # the moderators' downloads, asked for without a bearer
+        f"{QUESTIONS}.xlsx",
         "/openapi.json",
         *(f"/api/v1/events/{DINER}/{exporter.filename}" for exporter in EXPORTERS),
     ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.caching import CONDITIONAL_READ, read_responses
@@ -33,6 +34,7 @@ from app.domain.questions import (
     clean_text,
 )
 from app.domain.refusals import Code, Refusal
+from app.exports.questions import QuestionsCsv, QuestionsData, QuestionsExporter, QuestionsXlsx
 from app.live.questions import QuestionFeed
 from app.public import QuestionModerated, QuestionPublic, question_moderated
 from app.services import auth
@@ -250,6 +252,53 @@ async def get_questions(
         headers={"Cache-Control": "no-store", **vary},
     )
     return response
+
+
+async def _export(session: SessionDep, slug: str, exporter: QuestionsExporter) -> Response:
+    programme, questions = await service.queue(session, slug, None)
+    run = programme.run()
+    event = programme.event
+    data = QuestionsData(
+        title=event.title,
+        zone=ZoneInfo(event.timezone),
+        questions=[question_moderated(q, run) for q in sorted(questions, key=lambda q: (q.created_at, q.id))],
+    )
+    name = f"{slug}-{exporter.filename}"
+    return Response(
+        exporter.render(data),
+        media_type=exporter.media_type,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+
+
+@router.get(
+    "/{slug}/questions.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "questions.csv"},
+        **responses(401, 403, 404),
+    },
+    summary="Every question of the event, whatever its status, as CSV (moderator or admin)",
+)
+async def questions_csv(slug: str, session: SessionDep, _user: Moderator) -> Response:
+    return await _export(session, slug, QuestionsCsv())
+
+
+@router.get(
+    "/{slug}/questions.xlsx",
+    response_class=Response,
+    responses={
+        200: {"content": {QuestionsXlsx.media_type: {}}, "description": "questions.xlsx"},
+        **responses(401, 403, 404),
+    },
+    summary="Every question of the event, whatever its status, as an Excel workbook (moderator or admin)",
+)
+async def questions_xlsx(slug: str, session: SessionDep, _user: Moderator) -> Response:
+    return await _export(session, slug, QuestionsXlsx())
 
 
 @router.post(

@@ -16,7 +16,7 @@ from frontend.models import LIVE, SCHEDULED, EventSummary
 from frontend.presenter import STATUS_LABELS, ShowView, as_played, replay_kind, show_started_at, youtube_at
 from frontend.routes.common import open_event_socket, page, serve_viewer
 from frontend.routes.presence import replay_audience
-from frontend.routes.questions import question_context
+from frontend.routes.questions import answered_questions, question_context
 from frontend.routes.registration import form_context
 from frontend.services import Services, check_slug, services_of
 
@@ -140,6 +140,7 @@ async def replay_page(request: Request, slug: str, services: ServicesDep) -> HTM
             "related": related,
             "api_url": services.settings.browser_api_url,
             "audience": await replay_audience(request, services, slug),
+            "answered_questions": await answered_questions(services, slug),
         },
     )
 

@@ -89,6 +89,12 @@ async def public_questions(services: Services, slug: str) -> list[Question]:
     return parse_questions(answer.json()) if answer.status_code == 200 else []
 
 
+async def answered_questions(services: Services, slug: str) -> list[Question]:
+    """The replay page's list: the questions answered on stage, in the order they were."""
+    answered = [q for q in await public_questions(services, slug) if q.status == "answered"]
+    return sorted(answered, key=lambda q: (q.answered_at or q.created_at, q.id))
+
+
 async def question_context(services: Services, event: Event, *, sent: bool = False) -> dict[str, Any]:
     """What `_questions.html` needs on the live page."""
     return {

@@ -5,6 +5,10 @@ queue read once per change per process), moderation from the console, the questi
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import re
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,6 +17,7 @@ from backend import Backend
 from conftest import serve
 from fastapi import FastAPI
 from html_text import visible_text
+from openpyxl import load_workbook
 from test_frontend_console import open_console
 from test_frontend_sockets import receive_state, ws_url
 from websockets.asyncio.client import ClientConnection, connect
@@ -245,3 +250,38 @@ async def test_the_question_on_air_is_pushed_to_pages_and_the_overlay(web_url: s
         third = await message_with(overlay, "overlay-third")
         assert "Question du public · Mairie de Riom" in visible_text(third, "overlay-third")
         assert "Question pour l'antenne ?" in visible_text(third, "overlay-third")
+
+
+async def test_after_the_show_downloads_for_moderators_and_answered_questions_on_the_replay(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    await ask(client, "Répondue pendant le direct ?", name="Léa")
+    await ask(client, "Jamais lue ?")
+    answered, pending = sorted(await queue(backend), key=lambda q: q["text"], reverse=True)
+    await moderate(backend, answered["id"], "approve")
+    await backend.press("start")
+    await moderate(backend, answered["id"], "on_air")
+    await moderate(backend, answered["id"], "answer")
+    await backend.press("end")
+    anonymous = await client.get(f"{LIVE}/console/questions.csv")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    replay = await client.get(f"{LIVE}/replay")
+    listed = visible_text(replay.text, "replay-questions")
+    [when] = re.findall(r"répondue à (\d+ h \d\d)", listed)
+    assert "Répondue pendant le direct ? Léa · répondue à" in listed
+    assert "Jamais lue" not in replay.text
+    await open_console(client)
+    console = await client.get(f"{LIVE}/console")
+    assert 'href="/events/soiree-test/console/questions.xlsx"' in console.text
+    download = await client.get(f"{LIVE}/console/questions.csv")
+    assert download.status_code == 200 and download.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert {(r["text"], r["status"]) for r in rows} == {
+        ("Répondue pendant le direct ?", "answered"),
+        ("Jamais lue ?", "pending"),
+    }
+    answered_at = datetime.fromisoformat(next(r["answered_at"] for r in rows if r["status"] == "answered"))
+    assert when == f"{answered_at.hour} h {answered_at.minute:02d}"  # the replay's clock is the event's
+    assert pending["status"] == "pending"
+    workbook = await client.get(f"{LIVE}/console/questions.xlsx")
+    assert load_workbook(io.BytesIO(workbook.content))["Questions"].max_row == 3
