@@ -47,6 +47,8 @@ TEST_EVENTS = (
     "essai-silence",
     "essai-axe",
     "essai-repli",
+    "essai-questions",
+    "essai-questions-canary",
 )
 # Minutes from now to each test programme's start: most start soon, so countdowns read as on the
 # night; the clock test's started ten minutes ago, so starting it makes the show run late.

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from conftest import DINER, ROOT, Stack, login
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +58,19 @@ def test_no_page_has_a_serious_accessibility_violation(axe_context: BrowserConte
     stack.control(SLUG, "next")
     stack.control(SLUG, "next")
     stack.control(SLUG, "reveal", "mystere")
+    # Audience questions: one waiting, one on air, one answered (the list, the third, the column).
+    asker = httpx.Client(base_url=stack.web_url)
+    for text in ("Une question en attente ?", "Une question à l'antenne ?", "Une question répondue ?"):
+        asker.post(
+            f"/events/{SLUG}/questions", data={"text": text, "name": "Marie", "organisation": "Mairie"}
+        )
+    api = f"{stack.api_url}/api/v1/events/{SLUG}/questions"
+    bearer = {"Authorization": f"Bearer {stack.token()}"}
+    ids = {q["text"]: q["id"] for q in httpx.get(api, headers=bearer).json()}
+    for text, actions in (("Une question répondue ?", ("approve", "answer")),
+                          ("Une question à l'antenne ?", ("approve", "on_air"))):  # fmt: skip
+        for action in actions:
+            httpx.post(f"{api}/{ids[text]}/moderation", json={"action": action}, headers=bearer)
     public = axe_context.new_page()
     found: dict[str, Any] = {}
     for path in (
@@ -68,6 +82,19 @@ def test_no_page_has_a_serious_accessibility_violation(axe_context: BrowserConte
         "/login",
     ):
         found |= check(public, f"{stack.web_url}{path}")
+    # The question form's refusal, as htmx shows it, and the page a browser without JavaScript gets.
+    public.goto(f"{stack.web_url}/events/{SLUG}")
+    public.get_by_role("button", name="Envoyer ma question").click()
+    expect(public.locator("#question-text-error")).to_be_visible()
+    if problems := violations(public):
+        found["question form refused"] = problems
+    public.route("**/static/vendor/htmx.min.js", lambda route: route.abort())
+    public.goto(f"{stack.web_url}/events/{SLUG}")
+    public.get_by_role("button", name="Envoyer ma question").click()
+    expect(public.get_by_role("heading", level=1)).to_have_text("Posez votre question")
+    if problems := violations(public):
+        found["question page (no JavaScript)"] = problems
+    public.unroute("**/static/vendor/htmx.min.js")
     # The overlay is a page of its own (an OBS source): its content sits in a landmark too.
     public.goto(f"{stack.web_url}/events/{SLUG}/overlay")
     assert public.locator("main #overlay-third").count() == 1

@@ -80,3 +80,50 @@ def test_no_canary_secret_in_any_page_before_its_reveal(
     expect(page.locator("#live-now")).to_contain_text(canary(SLUG, "NAME"))
     seen.append(page.content())
     assert set(leaks(seen)) == set(SECRETS)
+
+
+QUESTIONS_SLUG = "essai-questions-canary"
+PENDING = ("CANARY-PENDING-QUESTION-p3nd", "CANARY-PENDING-AUTHOR-p4th")
+REJECTED = ("CANARY-REJECTED-QUESTION-r3j3", "CANARY-REJECTED-AUTHOR-r4th")
+
+
+def test_no_pending_or_rejected_question_nor_its_author_reaches_a_public_page_or_frame(
+    page: Page, moderator_context: BrowserContext, stack: Stack
+) -> None:
+    seen: list[str] = []
+    record_frames(page, seen)
+    stack.control(QUESTIONS_SLUG, "start")
+    page.goto(f"{stack.web_url}/events/{QUESTIONS_SLUG}")
+    page.goto(f"{stack.web_url}/events/{QUESTIONS_SLUG}/overlay")  # its frames are recorded too
+    live = page.context.new_page()
+    record_frames(live, seen)
+    live.goto(f"{stack.web_url}/events/{QUESTIONS_SLUG}")
+    expect(live.locator("#live-status")).to_be_visible()
+    asker = httpx.Client(base_url=stack.web_url)
+    for text, author in (PENDING, REJECTED, ("Une question publique ?", "Signataire public")):
+        answer = asker.post(f"/events/{QUESTIONS_SLUG}/questions", data={"text": text, "name": author})
+        assert answer.status_code == 303, answer.text
+    voter = asker.cookies["regie_voter"]
+    headers = {"Authorization": f"Bearer {stack.token()}"}
+    api = f"{stack.api_url}/api/v1/events/{QUESTIONS_SLUG}/questions"
+    queue = {q["text"]: q["id"] for q in httpx.get(api, headers=headers).json()}
+    for text, action in ((REJECTED[0], "reject"), ("Une question publique ?", "approve")):
+        moderated = httpx.post(f"{api}/{queue[text]}/moderation", json={"action": action}, headers=headers)
+        assert moderated.status_code == 200
+    httpx.post(
+        f"{api}/{queue['Une question publique ?']}/moderation", json={"action": "on_air"}, headers=headers
+    )
+    expect(live.locator("#live-questions")).to_contain_text("Une question publique ?")
+    expect(live.locator("#live-question")).to_contain_text("Une question publique ?")
+    console = moderator_context.new_page()
+    login(console, stack, "alice", f"/events/{QUESTIONS_SLUG}/console")
+    expect(console.locator("#console-questions")).to_contain_text(PENDING[0])  # moderators see it
+
+    for path in ("", "/replay", "/overlay", "/fragments"):
+        seen.append(httpx.get(f"{stack.web_url}/events/{QUESTIONS_SLUG}{path}").text)
+    seen.append(live.content())
+    stack.control(QUESTIONS_SLUG, "end")
+    seen.append(httpx.get(f"{stack.web_url}/events/{QUESTIONS_SLUG}/replay").text)
+    assert any("Une question publique ?" in text for text in seen)  # the scan does see questions
+    hidden = [*PENDING, *REJECTED, voter]
+    assert [secret for secret in hidden if any(secret in text for text in seen)] == []
