@@ -68,31 +68,42 @@ def sse_frame(text: str) -> bytes:
     return frame
 
 
+def _kind(text: str) -> str:
+    """What a message updates, named by its first element's id: the live state starts with the
+    link status, the questions with their own list, a heartbeat is the beat."""
+    found = _FIRST_ID.match(text)
+    return found.group(1) if found else ""
+
+
+_FIRST_ID = re.compile(r'\s*<[a-zA-Z][^>]*?\bid="([^"]*)"')
+
+
 class StreamViewer(Viewer):
-    """An SSE stream as a viewer of the hub: a one-message mailbox, the newest message wins.
+    """An SSE stream as a viewer of the hub: a mailbox holding the newest message of each kind.
 
     The hub's fan-out offers it each message like a socket's outbox, without waiting; the
-    response reads the mailbox at the pace the client takes it, skipping the states it missed
-    (each message carries the whole state). It has no WebSocket: every Outbox method the hub
-    calls is overridden here.
+    response takes them at the pace the client reads, skipping the states it missed (each
+    message carries the whole of what it updates) — but a questions message never replaces a
+    live state still waiting, nor the other way round. It has no WebSocket: every Outbox method
+    the hub calls is overridden here.
     """
 
-    __slots__ = ("_closed", "_latest", "_wake")
+    __slots__ = ("_closed", "_pending_by_kind", "_wake")
 
     def __init__(self, audience: Audience, *, label: str) -> None:
         self.audience = audience
         self.label = label
-        self._latest: str | None = None
+        self._pending_by_kind: dict[str, str] = {}
         self._closed = False
         self._wake = asyncio.Event()
 
     @property
     def busy(self) -> bool:
-        return False  # never holds a send: heartbeats are welcome, and only replace the mailbox
+        return False  # never holds a send: heartbeats are welcome, and only replace a heartbeat
 
     @property
     def pending(self) -> str | None:
-        return self._latest
+        return "".join(self._pending_by_kind.values()) or None
 
     def offer(self, message: str | Message) -> None:
         self._offer(message if isinstance(message, Message) else Message(message))
@@ -100,12 +111,14 @@ class StreamViewer(Viewer):
     def _offer(self, message: Message) -> None:
         if self._closed:
             return
-        self._latest = message.text
+        kind = _kind(message.text)
+        self._pending_by_kind.pop(kind, None)  # the newest of a kind goes last, in arrival order
+        self._pending_by_kind[kind] = message.text
         self._wake.set()
 
     def stop(self) -> None:
         self._closed = True
-        self._latest = None
+        self._pending_by_kind.clear()
         self._wake.set()
 
     async def close(self, code: int) -> None:
@@ -117,11 +130,11 @@ class StreamViewer(Viewer):
         while True:
             await self._wake.wait()
             self._wake.clear()
+            while self._pending_by_kind and not self._closed:
+                kind = next(iter(self._pending_by_kind))
+                yield sse_frame(self._pending_by_kind.pop(kind))
             if self._closed:
                 return
-            message, self._latest = self._latest, None
-            if message:
-                yield sse_frame(message)
 
 
 # --- polling ------------------------------------------------------------------------------------

@@ -168,3 +168,20 @@ async def test_moderators_see_the_audience_now_in_the_console_and_its_curve_on_t
     assert report.status_code == 200 and ",audience," not in report.text
     assert report.text.splitlines()[0].endswith(",minute,viewers")
     assert report.text.splitlines()[-1].startswith("audience,") and report.text.rstrip().endswith(",2")
+
+
+async def test_a_stream_keeps_the_newest_message_of_each_kind_in_order() -> None:
+    """A questions message never replaces a live state the stream has not sent yet."""
+    from frontend.presence import StreamViewer
+
+    stream = StreamViewer("public", label="essai")
+    frames = stream.frames()
+    assert await anext(frames) == b"retry: 2000\n\n"
+    first, second = (f'<p id="live-link" hidden></p><section id="live-status">{v}</section>' for v in "12")
+    stream.offer(first)
+    stream.offer('<section id="questions">q1</section>')
+    stream.offer(second)
+    assert await anext(frames) == sse_frame('<section id="questions">q1</section>')
+    assert await anext(frames) == sse_frame(second)
+    stream.stop()
+    assert [frame async for frame in frames] == []
