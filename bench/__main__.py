@@ -19,10 +19,10 @@ from pathlib import Path
 
 import redis
 
-from bench import httpload, plots
+from bench import httpload, plots, questions
 from bench.clients import Target, raise_fd_limit
 from bench.load import Load
-from bench.servers import SLUG, Moderator, Server, Workspace, workspace
+from bench.servers import SECRET_KEY, SLUG, Moderator, Server, Workspace, workspace
 
 RESULTS = Path(__file__).parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -101,6 +101,68 @@ def run_regie(space: Workspace, load: Load, count: int, presses: int, *, html: b
         if web is not None:
             space.stop(web)
         space.stop(api)
+
+
+def _presses(load: Load, moderator: Moderator, count: int, gap: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    lost = 0
+    for _ in range(count):
+        version, at = moderator.press()
+        times, missing, _published = load.wait(version, timeout=30)
+        latencies.extend(arrival - at for arrival in times)
+        lost += missing
+        time.sleep(max(0.0, gap - (time.time() - at)))
+    return latencies, lost
+
+
+def run_questions(
+    space: Workspace, load: Load, count: int, presses: int, seconds: float, *, html: bool
+) -> tuple[Fanout, Fanout, questions.LoadReport]:
+    """Presses on a quiet show, then the same number spread over `seconds` of question load."""
+    api = space.start_api()
+    web = space.start_web(api) if html else None
+    try:
+        moderator = Moderator(api)
+        if web is not None:
+            target = Target("127.0.0.1", web.port, f"/events/{SLUG}/ws", "html", origin=web.url)
+        else:
+            target = Target("127.0.0.1", api.port, f"/api/v1/events/{SLUG}/live/ws", "json")
+        connected, rate, per_viewer, size = connect(load, web or api, target, count)
+        kind = "HTML WS" if html else "JSON WS"
+        quiet_latencies, quiet_lost = _presses(load, moderator, presses, 0.5)
+        token = str(moderator.client.headers["Authorization"]).split()[1]
+        under = max(presses, int(seconds / 4))
+        asking = questions.QuestionLoad(api.url, SLUG, token, SECRET_KEY, seconds)
+        loaded_latencies, loaded_lost = _presses(load, moderator, under, seconds / (under + 1))
+        report = asking.report()
+        moderator.close()
+        load.close()
+        quiet = Fanout(f"{kind}, no questions", count, connected, rate, quiet_latencies, [], quiet_lost,
+                       per_viewer, size)  # fmt: skip
+        loaded = Fanout(f"{kind}, under questions", count, connected, rate, loaded_latencies, [],
+                        loaded_lost, per_viewer, size)  # fmt: skip
+        return quiet, loaded, report
+    finally:
+        if web is not None:
+            space.stop(web)
+        space.stop(api)
+
+
+def questions_table(rows: list[tuple[Fanout, Fanout, questions.LoadReport]]) -> list[str]:
+    lines = [
+        "| viewers | socket | p99 quiet | p99 under questions | **ratio** (target ≤ 1.10) "
+        "| questions asked / approved | votes | refused | errors | lost |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for quiet, loaded, report in rows:
+        ratio = loaded.percentile(0.99) / quiet.percentile(0.99)
+        lines.append(
+            f"| {quiet.connected:,} | {quiet.target.split(',')[0]} | {ms(quiet.percentile(0.99))} "
+            f"| {ms(loaded.percentile(0.99))} | **{ratio:.2f}** | {report.asked} / {report.approved} "
+            f"| {report.votes:,} in {report.seconds:.0f} s | {report.refused} | {report.errors} "
+            f"| {quiet.lost + loaded.lost} |"
+        )
+    return lines
 
 
 def run_baseline(space: Workspace, load: Load, count: int, presses: int, size: int) -> Fanout:
@@ -377,6 +439,21 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="viewers per frontend for the two-process Redis run (default: the largest N)",
     )
+    parser.add_argument(
+        "--questions-only", action="store_true", help="only the audience questions run (issue 12)"
+    )
+    parser.add_argument(
+        "--questions-viewers",
+        type=int,
+        default=0,
+        help="viewers during the audience questions run (default: the largest N)",
+    )
+    parser.add_argument(
+        "--questions-seconds",
+        type=float,
+        default=60.0,
+        help="seconds of question load: 5 questions and 50 votes a second (default 60; --quick 20)",
+    )
     arguments = parser.parse_args(argv)
     counts = [1000] if arguments.quick else [int(n) for n in arguments.viewers.split(",") if n.strip()]
     read_seconds = 1.0 if arguments.quick else arguments.read_seconds
@@ -387,8 +464,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = datetime.now(UTC)
     fanouts: list[tuple[Fanout, Fanout | None]] = []
+    question_rows: list[tuple[Fanout, Fanout, questions.LoadReport]] = []
     with workspace() as space, Load(arguments.clients) as load:
-        for count in counts:
+        for count in [] if arguments.questions_only else counts:
             if count + 100 > hard * arguments.clients:
                 print(
                     f"N={count}: beyond {hard} open files per process × {arguments.clients} clients; skipped"
@@ -403,11 +481,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"N={count:,}: Régie frontend …", flush=True)
                 fanouts.append((run_regie(space, load, count, presses, html=True), baseline))
             print("\n".join(fanout_table(fanouts[-3:])), flush=True)
+        if arguments.questions_only or not arguments.fanout_only:
+            question_n = arguments.questions_viewers or max(counts)
+            question_seconds = 20.0 if arguments.quick else arguments.questions_seconds
+            for question_html in (False, True) if html else (False,):
+                print(
+                    f"Questions: {question_n:,} viewers, {question_seconds:.0f} s of questions and votes, "
+                    f"{'web' if question_html else 'api'} …",
+                    flush=True,
+                )
+                question_rows.append(
+                    run_questions(space, load, question_n, presses, question_seconds, html=question_html)
+                )
+                print("\n".join(questions_table(question_rows[-1:])), flush=True)
         redis_medians: tuple[float, float] | None = None
         reads: list[tuple[str, float, int]] = []
         storms: list[Storm] = []
         two_web: tuple[Fanout, Fanout] | None = None
-        if not arguments.fanout_only:
+        if not arguments.fanout_only and not arguments.questions_only:
             storm_n = arguments.storm_viewers or max(counts)
             for storm_html in (False, True) if html else (False,):
                 print(f"Reconnect storm, {storm_n:,} viewers, {'web' if storm_html else 'api'} …", flush=True)
@@ -429,12 +520,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{_machine()}; {presses} presses per run; load from {arguments.clients} client processes "
         "on the same machine.",
         "",
-        "## Fan-out: press → every viewer",
-        "",
-        *fanout_table(fanouts),
-        "",
+        *(["## Fan-out: press → every viewer", "", *fanout_table(fanouts), ""] if fanouts else []),
     ]
-    figures = plots.draw(RESULTS, fanouts, storms)
+    if question_rows:
+        lines += [
+            "## Audience questions during the show: press → every viewer, quiet and under questions",
+            "",
+            *questions_table(question_rows),
+            "",
+        ]
+    figures = plots.draw(RESULTS, fanouts, storms) if fanouts else []
     if figures:
         lines += ["", *(f"![{name}]({name})" for name in figures), ""]
     if storms:
@@ -456,9 +551,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{(far.percentile(0.99) - near.percentile(0.99)) * 1000:.1f} ms.",
             "",
         ]
-    elif html and not arguments.fanout_only:
+    elif html and not arguments.fanout_only and not arguments.questions_only:
         lines += ["Two frontends on Redis: not measured (Redis not reachable at " + REDIS_URL + ")", ""]
-    if not arguments.fanout_only:
+    if not arguments.fanout_only and not arguments.questions_only:
         lines += ["## Redis fan-out across two backend processes (500 viewers each)", ""]
         if redis_medians is None:
             lines.append("Not measured: Redis is not reachable at " + REDIS_URL)

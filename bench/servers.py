@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SLUG = "diner-elus-entreprises-2020"
 MODERATOR = "bench-moderator"
 PASSWORD = "bench-password-1234"
+SECRET_KEY = "bench-secret-key"
+"""The deployment's REGIE_SECRET_KEY: the question load relays with it, as a frontend does."""
 
 
 def free_port() -> int:
@@ -75,7 +77,7 @@ class Workspace:
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGIE_")}
         env.update(
             REGIE_DATABASE_URL=self.database_url,
-            REGIE_SECRET_KEY="bench-secret-key",
+            REGIE_SECRET_KEY=SECRET_KEY,
             REGIE_BROADCAST_URL="memory://",
             PYTHONUNBUFFERED="1",
         )
