@@ -20,6 +20,19 @@ def record_frames(page: Page, frames: list[str]) -> None:
     page.on("websocket", on_socket)
 
 
+def first_streamed(url: str) -> str:
+    """The first message of a page's SSE stream (what a page without WebSockets is sent)."""
+    data: list[str] = []
+    with httpx.stream("GET", url, timeout=10) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                data.append(line.removeprefix("data: "))
+            elif line == "" and data:
+                return "\n".join(data)
+    raise AssertionError(f"{url} ended before its first message")
+
+
 def leaks(texts: list[str]) -> list[str]:
     return [secret for secret in SECRETS if any(secret in text for text in texts)]
 
@@ -38,12 +51,14 @@ def test_no_canary_secret_in_any_page_before_its_reveal(
         f"/events/{SLUG}/replay",
         f"/events/{SLUG}/overlay",
         f"/events/{SLUG}/chapters.vtt",
+        f"/events/{SLUG}/fragments",
         "/events/pas-un-evenement",
     ]
 
     def look_everywhere() -> None:
         for path in public_paths:
             seen.append(httpx.get(stack.web_url + path).text)
+        seen.append(first_streamed(f"{stack.web_url}/events/{SLUG}/sse"))
         page.goto(f"{stack.web_url}/events/{SLUG}")
         expect(page.locator("#live-status")).to_be_visible()
         seen.append(page.content())
@@ -121,6 +136,7 @@ def test_no_pending_or_rejected_question_nor_its_author_reaches_a_public_page_or
 
     for path in ("", "/replay", "/overlay", "/fragments"):
         seen.append(httpx.get(f"{stack.web_url}/events/{QUESTIONS_SLUG}{path}").text)
+    seen.append(first_streamed(f"{stack.web_url}/events/{QUESTIONS_SLUG}/sse"))
     seen.append(live.content())
     stack.control(QUESTIONS_SLUG, "end")
     seen.append(httpx.get(f"{stack.web_url}/events/{QUESTIONS_SLUG}/replay").text)
