@@ -123,10 +123,16 @@ class ApiClient:
         chapters = payload.get("chapters", []) if isinstance(payload, dict) else []
         return [VideoChapter.model_validate(chapter) for chapter in chapters]
 
-    async def login(self, username: str, password: str) -> str:
-        """The bearer token of a moderator; Unauthorized when the credentials are wrong."""
+    async def login(self, username: str, password: str, *, relay: dict[str, str] | None = None) -> str:
+        """The bearer token of a moderator; Unauthorized when the credentials are wrong.
+
+        `relay` (`frontend.relay.relay_headers`) names the browser, so that the API's per-address
+        login limit counts each moderator's address, not this process's for all of them."""
         response = await self._send(
-            "POST", "/api/v1/auth/token", data={"username": username, "password": password}
+            "POST",
+            "/api/v1/auth/token",
+            data={"username": username, "password": password},
+            headers=relay or {},
         )
         token = _json(response).get("access_token")
         if not isinstance(token, str) or not token:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from app.api.relay import CLIENT_HEADER, RELAY_HEADER, relay_credential
 from app.config import Settings
 from tests.conftest import PASSWORD, running_api
 
@@ -126,3 +127,28 @@ async def test_an_over_long_user_name_is_refused_by_name(api: Any) -> None:
     assert response.status_code == 422
     assert "username" in response.json()["detail"]
     assert "a" * 200 not in response.text
+
+
+async def test_the_frontend_relays_each_moderators_address_and_nobody_else_can(
+    seeded_sqlite_url: str,
+) -> None:
+    """Logins through the pages all come from the frontend's address: with the relay credential
+    each browser is counted on its own; without it, `X-Regie-Client` is ignored."""
+    configured = settings(seeded_sqlite_url)
+    relay = relay_credential(configured.secret_key.get_secret_value())
+
+    async def attempts(headers: dict[str, str]) -> list[int]:
+        return [
+            (
+                await api.client.post(
+                    "/api/v1/auth/token", data={"username": "admin", "password": "wrong"}, headers=headers
+                )
+            ).status_code
+            for _ in range(6)
+        ]
+
+    async with running_api(configured) as api:
+        for address in ("198.51.100.1", "198.51.100.2"):
+            assert await attempts({RELAY_HEADER: relay, CLIENT_HEADER: address}) == [401] * 5 + [429]
+        assert await attempts({RELAY_HEADER: "forged", CLIENT_HEADER: "198.51.100.3"}) == [401] * 5 + [429]
+        assert await attempts({CLIENT_HEADER: "198.51.100.4"}) == [429] * 6

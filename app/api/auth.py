@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from app.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, oauth2_scheme
 from app.api.errors import responses
+from app.api.relay import client_address
 from app.config import Settings
 from app.domain.refusals import Code, Refusal
 from app.services import auth
@@ -87,7 +88,7 @@ async def login(
                 [{"loc": ("body", field), "msg": "contains a NUL character", "type": "nul_character"}]
             )
     throttle: Throttle = request.app.state.login_throttle
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, settings)
     name = form.username.casefold()
     pair, per_address, per_user = login_limits(settings)
     checks = ((pair, f"{address} {name}"), (per_address, address), (per_user, name))

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.client import ApiError, ApiUnavailable, Forbidden, Invalid, Unauthorized
+from frontend.relay import relay_headers
 from frontend.routes.common import origin_allowed, page
 from frontend.security import CSRF_FIELD, csrf_token, csrf_valid, safe_next
 from frontend.services import Services, services_of
@@ -100,7 +101,9 @@ async def login(request: Request, services: ServicesDep) -> Response:
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     try:
-        token = await services.api.login(username, password)
+        token = await services.api.login(
+            username, password, relay=relay_headers(services.settings.secret_key, address)
+        )
     except (Unauthorized, Forbidden, Invalid):
         await services.throttle.failed(address, username)
         return show("Identifiant ou mot de passe incorrect.", 401)
