@@ -242,6 +242,8 @@ class EventHub:
             if known == audience:
                 fan_out(self._viewers[known], message)
                 self._last_sent[known] = asyncio.get_running_loop().time()
+                if live := self._rendering.messages.get(known):
+                    _catch_up(self._viewers[known], live + message)
 
     def _zone(self) -> ZoneInfo:
         return self._event.zone if self._event is not None else ZoneInfo("Europe/Paris")
@@ -339,6 +341,8 @@ class EventHub:
             if message and message != previous.get(audience):
                 fan_out(self._viewers[audience], message)
                 self._last_sent[audience] = now
+                if self.questions is not None and (listed := self.questions.messages.get(audience)):
+                    _catch_up(self._viewers[audience], message + listed)
         self._published.set()
         self._published = asyncio.Event()
 
@@ -379,6 +383,14 @@ class EventHub:
             return False
         self._publish(refreshed)
         return True
+
+
+def _catch_up(viewers: Iterable[Viewer], both: str) -> None:
+    """A busy viewer's mailbox holds one message, the last offered: the live state and the
+    question list are two, so it is offered both, the newest of each, as one message."""
+    for viewer in tuple(viewers):
+        if viewer.busy:
+            viewer.offer(both)
 
 
 def _idle(viewers: Iterable[Viewer]) -> list[Viewer]:

@@ -8,7 +8,7 @@ import asyncio
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,11 +19,15 @@ from fastapi import FastAPI
 from html_text import visible_text
 from openpyxl import load_workbook
 from test_frontend_console import open_console
+from test_frontend_hub import Browser, feed_url, until, watching
 from test_frontend_sockets import receive_state, ws_url
 from websockets.asyncio.client import ClientConnection, connect
 
+from frontend.client import ApiClient, Backoff, LiveFeed
 from frontend.config import Settings
+from frontend.live import EventHub
 from frontend.main import create_app
+from frontend.render import Renderer
 
 LIVE = f"/events/{samples.SLUG}"
 ASK = f"{LIVE}/questions"
@@ -285,3 +289,41 @@ async def test_after_the_show_downloads_for_moderators_and_answered_questions_on
     assert pending["status"] == "pending"
     workbook = await client.get(f"{LIVE}/console/questions.xlsx")
     assert load_workbook(io.BytesIO(workbook.content))["Questions"].max_row == 3
+
+
+async def test_a_busy_viewer_waits_for_the_newest_live_state_and_list_both(backend: Backend) -> None:
+    """A viewer's mailbox holds one message: the live state and the list each take it in turn."""
+    async with httpx.AsyncClient(base_url=backend.url) as viewer_http:
+        answer = await viewer_http.post(
+            API_QUESTIONS, json={"text": "Toujours là ?", "viewer": "viewer-busy-01"}
+        )
+    question = answer.json()["id"]
+    api = ApiClient(backend.url)
+    hub = EventHub(
+        samples.SLUG,
+        feed=LiveFeed(feed_url(backend.url), backoff=Backoff(first=0.05, cap=0.2)),
+        renderer=Renderer(),
+        now=lambda: datetime.now(UTC),
+        api=api,
+    )
+    hub.start()
+    busy = Browser()
+    try:
+        await until(lambda: hub.rendering.version == 0)
+        await moderate(backend, question, "approve")
+        assert hub.questions is not None
+        await until(lambda: "public" in hub.questions.messages)
+        busy.gate.clear()
+        async with watching(hub, busy) as [viewer]:
+            await backend.press("start")  # the live state: it waits, with the list
+            await until(lambda: viewer.pending is not None and 'data-version="1"' in viewer.pending)
+            assert 'id="live-questions"' in (viewer.pending or "")
+            async with httpx.AsyncClient(base_url=backend.url) as voter:
+                await voter.post(f"{API_QUESTIONS}/{question}/votes", json={"voter": "voter-busy-01"})
+            await until(lambda: "1 vote" in (viewer.pending or ""))  # the list: it waits, with the state
+            assert 'data-version="1"' in (viewer.pending or "")
+            busy.gate.set()
+            await until(lambda: busy.version == 1 and "1 vote" in busy.messages[-1])
+    finally:
+        await hub.stop()
+        await api.aclose()
