@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from markupsafe import escape
@@ -216,7 +217,7 @@ async def vote(request: Request, slug: str, question_id: str, services: Services
     try:
         upstream = await services.api.relay(
             "POST",
-            f"{questions_path(slug)}/{question_id}/votes",
+            f"{questions_path(slug)}/{quote(question_id, safe='')}/votes",
             json={"voter": voter},
             headers=_relay(request, services),
         )
@@ -229,7 +230,7 @@ async def vote(request: Request, slug: str, question_id: str, services: Services
     if is_htmx(request):
         response: Response = _notice(message, status)
     elif status == 200:
-        response = RedirectResponse(f"/events/{slug}#question-{question_id}", status_code=303)
+        response = RedirectResponse(f"/events/{slug}#question-{quote(question_id, safe='')}", status_code=303)
     else:
         event = await services.api.get_event(slug)
         context = {"event": event, "slug": slug, "ask": ask_context(event, error=message)}
@@ -274,7 +275,7 @@ async def moderate(request: Request, slug: str, question_id: str, services: Serv
     try:
         upstream = await services.api.relay(
             "POST",
-            f"{questions_path(slug)}/{question_id[:64]}/moderation",
+            f"{questions_path(slug)}/{quote(question_id[:64], safe='')}/moderation",
             json={"action": action},
             headers={"Authorization": f"Bearer {moderator.api_token}"},
         )

@@ -327,3 +327,14 @@ async def test_a_busy_viewer_waits_for_the_newest_live_state_and_list_both(backe
     finally:
         await hub.stop()
         await api.aclose()
+
+
+async def test_a_question_id_cannot_steer_the_request_relayed_to_the_api(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    assert backend.faults is not None
+    for crafted in ("..", "x%3Faction=1", "x%23y"):
+        answer = await client.post(f"{ASK}/{crafted}/vote", headers=HTMX)
+        assert answer.status_code == 404  # from the API (no such question) or the pages (no such page)
+    relayed = [path for (method, path) in backend.faults.requests if method == "POST"]
+    assert all(path.endswith("/votes") and path.startswith(API_QUESTIONS + "/") for path in relayed), relayed
