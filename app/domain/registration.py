@@ -48,7 +48,12 @@ Email = Annotated[
     Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
     AfterValidator(normalise_email),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Stripped of surrounding whitespace before the bounds; the pattern says so to clients (at least
+# one visible character), so that a schema-valid body is never refused for being only spaces.
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"),
+]
 
 
 class RegistrationForm(BaseModel):
