@@ -4,6 +4,7 @@ once the item is public (a mystery item's only after its reveal)."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from app.domain.resources import MAX_BYTES
 from tests.conftest import Api
 from tests.test_edits import BASE
+from tests.test_projection import clocked_api
 
 SLUG = "essai"
 PATH = f"/api/v1/events/{SLUG}"
@@ -164,3 +166,20 @@ async def test_a_link_must_be_http_or_https(api: Api) -> None:
         "segment 1 « Ouverture », item 1 « Accueil », field `resources.0.url`: "
         "String should match pattern '^https?://[^\\s<>\"]+$'"
     ]
+
+
+async def test_changes_in_one_tick_of_a_held_clock_are_each_served(sqlite_url: str) -> None:
+    """Content is cached per `updated_at`: each change must move it, even at the same instant."""
+    async with clocked_api(sqlite_url, now=datetime(2021, 2, 1, 9, tzinfo=UTC)) as (api, _):
+        await create(api)
+        uploaded = await upload(api, "keynote", PDF)
+        assert uploaded.status_code == 201, uploaded.text
+        assert [r["title"] for r in item((await api.client.get(PATH)).json(), "keynote")["resources"]] == [
+            "Présentation partagée"
+        ]
+
+        def renamed(data: Any) -> None:
+            data["segments"][0]["items"][1]["title"] = "Keynote renommée"
+
+        await create(api, renamed)
+        assert item((await api.client.get(PATH)).json(), "keynote")["title"] == "Keynote renommée"

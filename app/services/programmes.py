@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import delete, func, select
@@ -138,6 +138,15 @@ async def list_events(session: AsyncSession) -> list[Event]:
 # changes only the event row; segments and items change only on import, which bumps updated_at.
 _contents: OrderedDict[tuple[str, int, datetime], ProgrammeContent] = OrderedDict()
 _CONTENTS_KEPT = 64
+
+
+def content_changed_at(previous: datetime | None, at: datetime) -> datetime:
+    """The `updated_at` of a change of content made at `at`: strictly after the last one, since
+    the revision cache above keys on it — two changes in one tick of the clock (a clock held
+    still, a coarse one) would otherwise keep serving the first one's content."""
+    if previous is None or at > previous:
+        return at
+    return previous + timedelta(microseconds=1)
 
 
 async def load_programme(session: AsyncSession, slug: str) -> Programme:
@@ -271,6 +280,7 @@ async def store_programme(
     existing = (
         await session.execute(select(Event).where(Event.slug == document.slug))  # type: ignore[arg-type]
     ).scalar_one_or_none()
+    fields["updated_at"] = content_changed_at(existing.updated_at if existing else None, at)
     stored = document.model_dump(mode="json")
     if existing is None:
         if expected_revisions is not None:

@@ -15,7 +15,7 @@ from app.domain.refusals import Code, Refusal
 from app.domain.resources import download_name
 from app.domain.show import Action
 from app.models import Event, Item, Resource, TimelineEntry
-from app.services.programmes import EditRaced, EventNotFound, Programme, load_programme
+from app.services.programmes import EditRaced, EventNotFound, Programme, content_changed_at, load_programme
 from app.services.snapshots import Snapshots
 from app.services.timeline import record_change
 
@@ -46,7 +46,8 @@ async def _change_of_the_show(
     entry = TimelineEntry(
         event_pk=event_pk, version=version + 1, at=at, action=Action.EDIT.value, actor=actor, changes=changes
     )
-    if not await record_change(session, entry, read_version=version, values={"updated_at": at}):
+    changed_at = content_changed_at(event.updated_at, at)
+    if not await record_change(session, entry, read_version=version, values={"updated_at": changed_at}):
         raise EditRaced(event.slug)
 
 
