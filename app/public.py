@@ -44,8 +44,12 @@ class ResourcePublic(_Public):
     size: int | None = Field(description="An uploaded file's size in bytes; null for a link.")
 
 
+# Where an uploaded document is read on the API; the pages relay it at `/resources/{id}`.
+RESOURCE_PATH = "/api/v1/resources/"
+
+
 def resource_url(resource_id: str) -> str:
-    return f"/api/v1/resources/{resource_id}"
+    return f"{RESOURCE_PATH}{resource_id}"
 
 
 class RoomPublic(_Public):

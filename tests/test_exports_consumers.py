@@ -15,14 +15,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openpyxl
 import pytest
 import vobject
 
 from app.config import Settings
+from frontend.config import Settings as FrontendSettings
+from frontend.main import create_app as create_frontend
 from tests.conftest import DINER, SEEDS, Api, migrate, programme_file, running_api, seed
 from tests.test_exports import assert_c3voc_json, assert_c3voc_xml, play_the_diner
 from tests.test_projection import DINER_FILE, Clock, clocked_api
+from tests.test_resources import PDF, create, upload
 from tests.test_timezones import utc
 
 PUBLIC = "https://regie.example.org"
@@ -233,3 +237,32 @@ async def test_the_csv_report_stays_rfc_4180_utf8_without_a_bom(public_api: tupl
     body = await read(api, DINER, "report.csv")
     assert body.startswith(b"level,segment_id,") and b"\r\n" in body
     body.decode("utf-8")
+
+
+async def test_an_uploaded_document_is_linked_under_the_public_url_where_the_pages_serve_it(
+    public_api: tuple[Api, Clock],
+) -> None:
+    api, _ = public_api
+    await create(api)
+    uploaded = await upload(api, "keynote", PDF)
+    assert uploaded.status_code == 201, uploaded.text
+    resource = uploaded.json()
+    link = f"{PUBLIC}/resources/{resource['id']}"
+    document = json.loads(await read(api, "essai", "schedule.json", host="attacker.example"))
+    events = [
+        e
+        for day in document["schedule"]["conference"]["days"]
+        for room in day["rooms"].values()
+        for e in room
+    ]
+    keynote = next(e for e in events if e["title"] == "Keynote")
+    assert keynote["links"] == [{"url": link, "title": "Présentation partagée"}]
+    root = ET.fromstring(await read(api, "essai", "schedule.xml", host="attacker.example"))
+    assert [a.get("href") for a in root.iter("link")] == [link]
+    # That address is the pages' own relay of the document: what a person following it gets.
+    pages = create_frontend(FrontendSettings(api_url=api.url, secret_key="s"))
+    async with pages.router.lifespan_context(pages):
+        transport = httpx.ASGITransport(app=pages)
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as browser:
+            followed = await browser.get(link.removeprefix(PUBLIC))
+    assert (followed.status_code, followed.content) == (200, PDF)

@@ -7,7 +7,9 @@ of it), as a viewer or a conference app reads it.
 from __future__ import annotations
 
 import copy
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from app.domain.programme import ProgrammeError, parse_programme
+from app.exports import EXPORTERS
 from frontend.config import Settings as FrontendSettings
 from frontend.main import create_app as create_frontend
 from tests.conftest import SEEDS, Api, programme_file
@@ -107,6 +110,14 @@ def upcoming_workshops(slug: str, *, now: datetime, days: int = 7) -> dict[str, 
             item.pop("signup_opens_at", None)
             item.pop("signup_closes_at", None)
     return data
+
+
+def unpacked(body: bytes) -> list[bytes]:
+    """A body as bytes to search: a zip (the report's .xlsx) is searched member by member."""
+    if not body.startswith(b"PK"):
+        return [body]
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return [archive.read(name) for name in archive.namelist()]
 
 
 def problems(data: dict[str, Any]) -> list[str]:
@@ -208,11 +219,19 @@ async def test_a_capacity_limited_room_link_is_in_no_public_read(workshops: tupl
         "gouvernance",
         "ateliers-bloc-comment-changer-d-echelle",
     ]
-    bodies = [
-        (await api.client.get(f"/api/v1/events/{SLUG}{path}")).content
-        for path in ("", "/live", "/timeline", "/calendar.ics", "/schedule.xml", "/schedule.json",
-                     "/chapters.vtt", "/chapters.txt", "/report.csv")
-    ] + [(await api.client.get("/api/v1/events")).content]  # fmt: skip
+    # Every export there is (a new one is scanned too), while the block is on air and once over.
+    paths = ["", "/live", "/timeline", *(f"/{exporter.filename}" for exporter in EXPORTERS)]
+    bodies = []
+    for moment in ("on air", "ended"):
+        if moment == "ended":
+            live = await api.live(SLUG)
+            assert (await api.control("end", live["version"], slug=SLUG)).status_code == 200
+        for path in paths:
+            answer = await api.client.get(f"/api/v1/events/{SLUG}{path}")
+            assert answer.status_code == 200, path
+            bodies += unpacked(answer.content)
+        bodies.append((await api.client.get("/api/v1/events")).content)
+    assert len(paths) >= 11
     assert all(PRIVATE_LINK.encode() not in body for body in bodies)
     assert any(OPEN_LINK.encode() in body for body in bodies)
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.caching import CONDITIONAL_READ, read_responses
 from app.api.deps import ClockDep, SessionDep, SettingsDep, oauth2_scheme
+from app.config import Settings
 from app.domain.refusals import Code, Refusal
 from app.exports import EXPORTERS, ExportData, Exporter
-from app.public import event_public, timeline_entry_public
+from app.public import RESOURCE_PATH, event_public, timeline_entry_public
 from app.services import audience, auth, programmes
 
 router = APIRouter(prefix="/events", tags=["exports"])
@@ -22,8 +23,16 @@ def page_url(public_url: str, slug: str) -> str:
     return f"{public_url.rstrip('/')}/events/{slug}"
 
 
+def documents_base(request: Request, settings: Settings) -> str:
+    """Where the exports link uploaded documents: the pages' relay under the configured public
+    URL, like every other link; without one, this API as the request reached it (as before)."""
+    if "public_url" in settings.model_fields_set:
+        return f"{settings.public_url.rstrip('/')}/resources/"
+    return f"{str(request.base_url).rstrip('/')}{RESOURCE_PATH}"
+
+
 async def export_data(
-    request: Request, session: SessionDep, slug: str, now: datetime, public_url: str
+    request: Request, session: SessionDep, slug: str, now: datetime, settings: Settings
 ) -> ExportData:
     programme = await programmes.load_programme(session, slug)
     entries = await programmes.load_timeline(session, programme.event)
@@ -33,8 +42,8 @@ async def export_data(
         event=event,
         timeline=tuple(timeline_entry_public(entry, started_at=started_at) for entry in entries),
         now=now,
-        page_url=page_url(public_url, event.slug),
-        api_base=str(request.base_url).rstrip("/"),
+        page_url=page_url(settings.public_url, event.slug),
+        documents_base=documents_base(request, settings),
     )
 
 
@@ -60,7 +69,7 @@ def _add_route(exporter: Exporter) -> None:
         slug: str, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
     ) -> Response:
         now = clock()
-        data = await export_data(request, session, slug, now, settings.public_url)
+        data = await export_data(request, session, slug, now, settings)
         headers = {"Content-Disposition": f'inline; filename="{slug}-{exporter.filename}"'}
         if exporter.with_audience and await _moderator_asks(request, session, now):
             rows = await audience.curve(session, slug)

@@ -11,7 +11,15 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from app.domain.show import Plan
-from app.public import EventPublic, ItemPublic, SegmentPublic, TimelineEntryPublic, plan_from_public
+from app.public import (
+    RESOURCE_PATH,
+    EventPublic,
+    ItemPublic,
+    SegmentPublic,
+    SpeakerPublic,
+    TimelineEntryPublic,
+    plan_from_public,
+)
 
 GENERATOR = "Régie"
 GENERATOR_VERSION = "1.0.0"
@@ -34,14 +42,19 @@ class ExportData:
     # built from the request, whose Host header any client chooses.
     page_url: str
 
-    # Where the API answers (`http://host:port`), so that an uploaded document's link is absolute.
-    api_base: str = ""
+    # Where an uploaded document (`/api/v1/resources/{id}`) is downloaded from, up to its id: the
+    # pages' own relay under REGIE_PUBLIC_URL (`{public_url}/resources/`) when it is configured,
+    # else this API (`http://host:port/api/v1/resources/`). Empty: the link stays relative.
+    documents_base: str = ""
     # The audience curve, `(minute, viewers)` in order: moderators' data (`GET …/audience/curve`),
     # so only in the report a moderator's bearer asks for; empty in every public file.
     audience: tuple[tuple[datetime, int], ...] = ()
 
     def resource_url(self, url: str) -> str:
-        return self.api_base + url if url.startswith("/") else url
+        """A document's link as the public follows it: uploaded files under `documents_base`."""
+        if self.documents_base and url.startswith(RESOURCE_PATH):
+            return self.documents_base + url.removeprefix(RESOURCE_PATH)
+        return url
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -83,10 +96,10 @@ class Exporter(ABC):
         """The whole file; deterministic for the same data."""
 
 
-def speaker_line(item: ItemPublic) -> str:
+def speaker_line(speakers: list[SpeakerPublic]) -> str:
     """Who speaks, on one line: « Name (role, organisation), Name ». Empty for a hidden guest."""
     people = []
-    for speaker in item.speakers:
+    for speaker in speakers:
         details = ", ".join(part for part in (speaker.role, speaker.organisation) if part)
         people.append(f"{speaker.name} ({details})" if details else speaker.name)
     return ", ".join(people)

@@ -1,9 +1,13 @@
 """The frab / c3voc schedule, as XML and as JSON: what the c3voc tools and conference apps read.
 
-One schedule event per programme item, in a single room (the stream). The format needs a start
-and a duration for every event, so items without a planned time of their own get an estimated
-slot: their stretch of the programme shared evenly, on whole minutes (`show.planned_slots`).
-Persons are the item's public speakers only: a mystery guest appears at the reveal.
+Every room is listed: the main room (the stream, where the running order plays) and the rooms the
+programme names. Each programme item is one schedule event in the main room, except an item with
+parallel sessions (« Ateliers »): each of its sessions is an event in its own room at the item's
+time, so parallel sessions are parallel events in parallel rooms. No room's link is exported (a
+capacity-limited session's is a seat). The format needs a start and a duration for every event, so
+items without a planned time of their own get an estimated slot: their stretch of the programme
+shared evenly, on whole minutes (`show.planned_slots`). Persons are the item's public speakers (a
+session's facilitators) only: a mystery guest appears at the reveal.
 
 Event ids are integers in both formats, and importers (pretalx's, c3voc's schedule merger) key
 on them across every conference of an instance, so a running number per event would collide
@@ -11,7 +15,7 @@ between two events: an id is a 31-bit hash of the event's slug and the item's id
 stable across re-imports of the programme. In the XML a person carries the same guid as in the
 JSON, and an integer id made the same way from their name (the same person across events).
 Links point to the event's page for people under the configured public base URL
-(`REGIE_PUBLIC_URL`).
+(`REGIE_PUBLIC_URL`), and so do uploaded documents (the pages relay them).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+from app.domain.programme import MAIN_ROOM_ID
 from app.domain.show import planned_slots
 from app.exports.base import GENERATOR, GENERATOR_VERSION, ExportData, Exporter, one_line
-from app.public import ItemPublic, SegmentPublic
+from app.public import ItemPublic, SegmentPublic, SessionPublic, SpeakerPublic, main_room_name
 
 SCHEMA_URL = "https://c3voc.de/schedule/schema.json"
 LANGUAGE = "fr"
@@ -36,9 +41,13 @@ TIMESLOT = "00:05"
 
 @dataclass(frozen=True)
 class _Talk:
+    """One schedule event: a programme item, or one parallel session of it (`session`)."""
+
     id: int
     segment: SegmentPublic
     item: ItemPublic
+    session: SessionPublic | None
+    room: str
     # Aware local times for display; lengths and order come from `length` and UTC, because two
     # datetimes in the same zone subtract as wall clocks, an hour off across a DST change.
     start: datetime
@@ -47,6 +56,35 @@ class _Talk:
     @property
     def length(self) -> timedelta:
         return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+    @property
+    def key(self) -> str:
+        """What the event's guid and slug are made of: the item's id, or the session's."""
+        return self.item.id if self.session is None else self.session.id
+
+    @property
+    def title(self) -> str:
+        return one_line(self.item.title if self.session is None else self.session.title)
+
+    @property
+    def subtitle(self) -> str:
+        """A session's block (« Ateliers 1 »), which conference apps show under its title."""
+        return "" if self.session is None else one_line(self.item.title)
+
+    @property
+    def abstract(self) -> str:
+        if self.session is not None:
+            return one_line(self.session.description or "")
+        item = self.item
+        return one_line(item.teaser or "") if item.mystery else one_line(item.description or "")
+
+    @property
+    def details(self) -> str:
+        return one_line(self.item.announcement or "") if self.item.mystery and self.session is None else ""
+
+    @property
+    def persons(self) -> list[SpeakerPublic]:
+        return self.item.speakers if self.session is None else self.session.facilitators
 
 
 @dataclass(frozen=True)
@@ -89,30 +127,77 @@ def _hh_mm(length: timedelta) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _room(data: ExportData) -> str:
-    return data.event.location or "Direct"
+@dataclass(frozen=True)
+class _Room:
+    name: str
+    guid: str
+
+
+def _rooms(data: ExportData) -> tuple[_Room, dict[str, _Room]]:
+    """The main room, where the running order plays, and the programme's rooms by id.
+
+    A programme that names no room has only the main room (`main`, as public reads give it),
+    which its sessions use; a named room called like the main room is the same room to the
+    format, which keys on names.
+    """
+    main = _Room(main_room_name(data.event.location), _guid(data, "room"))
+    named = {
+        room.id: main if room.name == main.name else _Room(room.name, _guid(data, "room", room.id))
+        for room in data.event.rooms
+    }
+    named.setdefault(MAIN_ROOM_ID, main)
+    return main, named
+
+
+def _room_list(data: ExportData) -> list[_Room]:
+    """Every room once, the main room first: what the schedule lists, even a room left empty."""
+    main, named = _rooms(data)
+    rooms = {main.name: main}
+    for room in named.values():
+        rooms.setdefault(room.name, room)
+    return list(rooms.values())
 
 
 def _days(data: ExportData) -> list[_Day]:
     slots = planned_slots(data.plan, resolution=timedelta(minutes=1))
+    main, named = _rooms(data)
     by_date: dict[date, list[_Talk]] = {}
     for segment, item in data.items():
-        start, end = slots[item.id]
-        talk = _Talk(stable_id(data.event.slug, item.id), segment, item, data.local(start), data.local(end))
-        by_date.setdefault(talk.start.date(), []).append(talk)
+        start, end = data.local(slots[item.id][0]), data.local(slots[item.id][1])
+        if not item.sessions:
+            talks = [_Talk(stable_id(data.event.slug, item.id), segment, item, None, main.name, start, end)]
+        else:
+            talks = [
+                _Talk(
+                    stable_id(data.event.slug, item.id, "session", session.id),
+                    segment,
+                    item,
+                    session,
+                    named.get(session.room, main).name,
+                    start,
+                    end,
+                )
+                for session in item.sessions
+            ]
+        by_date.setdefault(start.date(), []).extend(talks)
     return [_Day(index, day, talks) for index, (day, talks) in enumerate(sorted(by_date.items()), start=1)]
 
 
+def _by_room(data: ExportData, day: _Day) -> dict[str, list[_Talk]]:
+    """The day's events room by room, every room present (in the schedule's order)."""
+    rooms: dict[str, list[_Talk]] = {room.name: [] for room in _room_list(data)}
+    for talk in day.talks:
+        rooms[talk.room].append(talk)
+    return rooms
+
+
 def _slug(data: ExportData, talk: _Talk) -> str:
-    return re.sub(r"-+$", "", f"{acronym(data.event.slug)}-{talk.id}-{talk.item.id}")
+    return re.sub(r"-+$", "", f"{acronym(data.event.slug)}-{talk.id}-{talk.key}")
 
 
-def _abstract(item: ItemPublic) -> str:
-    return one_line(item.teaser or "") if item.mystery else one_line(item.description or "")
-
-
-def _details(item: ItemPublic) -> str:
-    return one_line(item.announcement or "") if item.mystery else ""
+def _guid_of(data: ExportData, talk: _Talk) -> str:
+    # An item keeps the guid it always had; a session's is its own (sessions never were events).
+    return _guid(data, "item", talk.item.id) if talk.session is None else _guid(data, "session", talk.key)
 
 
 def _biography(role: str | None, organisation: str | None) -> str:
@@ -142,7 +227,8 @@ class ScheduleJsonExporter(Exporter):
     summary = "The programme in the frab / c3voc schedule format (JSON)"
     description = (
         "The c3voc `schedule.json` (https://c3voc.de/schedule/schema.json) that the c3voc tools and "
-        "conference apps read: one event per programme item, in one room, local times of the event's "
+        "conference apps read: every room, one event per programme item in the main room, and each "
+        "parallel session as an event in its own room at its item's time; local times of the event's "
         "time zone. Items without a planned time of their own get an estimated slot."
     )
     example = (
@@ -154,7 +240,7 @@ class ScheduleJsonExporter(Exporter):
         return json.dumps(self.document(data), ensure_ascii=False, indent=1).encode()
 
     def document(self, data: ExportData) -> dict[str, Any]:
-        event, days, room = data.event, _days(data), _room(data)
+        event, days = data.event, _days(data)
         conference: dict[str, Any] = {
             "acronym": acronym(event.slug),
             "title": event.title,
@@ -164,14 +250,17 @@ class ScheduleJsonExporter(Exporter):
             "timeslot_duration": TIMESLOT,
             "time_zone_name": event.timezone,
             "url": data.page_url,
-            "rooms": [{"name": room, "guid": _guid(data, "room")}],
+            "rooms": [{"name": room.name, "guid": room.guid} for room in _room_list(data)],
             "days": [
                 {
                     "index": day.index,
                     "date": day.date.isoformat(),
                     "day_start": day.start.isoformat(),
                     "day_end": day.end.isoformat(),
-                    "rooms": {room: [self._talk(data, talk, room) for talk in day.talks]},
+                    "rooms": {
+                        room: [self._talk(data, talk) for talk in talks]
+                        for room, talks in _by_room(data, day).items()
+                    },
                 }
                 for day in days
             ],
@@ -184,24 +273,24 @@ class ScheduleJsonExporter(Exporter):
             "schedule": {"version": str(event.version), "conference": conference},
         }
 
-    def _talk(self, data: ExportData, talk: _Talk, room: str) -> dict[str, Any]:
+    def _talk(self, data: ExportData, talk: _Talk) -> dict[str, Any]:
         item = talk.item
         return {
             "id": talk.id,
-            "guid": _guid(data, "item", item.id),
+            "guid": _guid_of(data, talk),
             "date": talk.start.isoformat(),
             "start": f"{talk.start:%H:%M}",
             "duration": _hh_mm(talk.length),
-            "room": room,
+            "room": talk.room,
             "slug": _slug(data, talk),
             "url": data.item_url(item.id),
-            "title": one_line(item.title),
-            "subtitle": "",
+            "title": talk.title,
+            "subtitle": talk.subtitle,
             "track": one_line(talk.segment.title),
             "type": item.kind,
             "language": LANGUAGE,
-            "abstract": _abstract(item),
-            "description": _details(item) or None,
+            "abstract": talk.abstract,
+            "description": talk.details or None,
             "persons": [
                 {
                     "name": speaker.name,
@@ -209,7 +298,7 @@ class ScheduleJsonExporter(Exporter):
                     "guid": _guid(data, "person", speaker.name),
                     "biography": _biography(speaker.role, speaker.organisation),
                 }
-                for speaker in item.speakers
+                for speaker in talk.persons
             ],
             "links": [{"url": data.resource_url(r.url), "title": one_line(r.title)} for r in item.resources],
         }
@@ -221,8 +310,9 @@ class ScheduleXmlExporter(Exporter):
     summary = "The programme in the frab / c3voc schedule format (XML)"
     description = (
         "The frab `schedule.xml` that the c3voc tools and conference apps (Giggity, ConfClerk…) "
-        "read: one `<event>` per programme item, in one room, local times of the event's time zone. "
-        "Items without a planned time of their own get an estimated slot."
+        "read: one `<event>` per programme item in the main room, each parallel session an `<event>` in "
+        "its own `<room>` at its item's time; local times of the event's time zone. Items without a "
+        "planned time of their own get an estimated slot."
     )
     example = (
         '<?xml version="1.0" encoding="utf-8"?>\n<schedule><version>0</version><conference>'
@@ -230,7 +320,7 @@ class ScheduleXmlExporter(Exporter):
     )
 
     def render(self, data: ExportData) -> bytes:
-        event, days, room = data.event, _days(data), _room(data)
+        event, days = data.event, _days(data)
         root = ET.Element("schedule")
         ET.SubElement(root, "generator", name=GENERATOR, version=GENERATOR_VERSION)
         ET.SubElement(root, "version").text = str(event.version)
@@ -254,34 +344,35 @@ class ScheduleXmlExporter(Exporter):
                 start=day.start.isoformat(),
                 end=day.end.isoformat(),
             )
-            room_element = ET.SubElement(day_element, "room", name=room)
-            for talk in day.talks:
-                self._talk(data, talk, room, room_element)
+            for room, talks in _by_room(data, day).items():
+                room_element = ET.SubElement(day_element, "room", name=room)
+                for talk in talks:
+                    self._talk(data, talk, room_element)
         ET.indent(root)
         body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
         return body + b"\n"
 
-    def _talk(self, data: ExportData, talk: _Talk, room: str, parent: ET.Element) -> None:
+    def _talk(self, data: ExportData, talk: _Talk, parent: ET.Element) -> None:
         item = talk.item
-        element = ET.SubElement(parent, "event", id=str(talk.id), guid=_guid(data, "item", item.id))
+        element = ET.SubElement(parent, "event", id=str(talk.id), guid=_guid_of(data, talk))
         for name, value in (
             ("date", talk.start.isoformat()),
             ("start", f"{talk.start:%H:%M}"),
             ("duration", _hh_mm(talk.length)),
-            ("room", room),
+            ("room", talk.room),
             ("slug", _slug(data, talk)),
             ("url", data.item_url(item.id)),
-            ("title", one_line(item.title)),
-            ("subtitle", ""),
+            ("title", talk.title),
+            ("subtitle", talk.subtitle),
             ("track", one_line(talk.segment.title)),
             ("type", item.kind),
             ("language", LANGUAGE),
-            ("abstract", _abstract(item)),
-            ("description", _details(item)),
+            ("abstract", talk.abstract),
+            ("description", talk.details),
         ):
             ET.SubElement(element, name).text = value
         persons = ET.SubElement(element, "persons")
-        for speaker in item.speakers:
+        for speaker in talk.persons:
             person = ET.SubElement(
                 persons, "person", id=str(_person_id(speaker.name)), guid=_guid(data, "person", speaker.name)
             )

@@ -1,5 +1,10 @@
 """iCalendar (RFC 5545, with RFC 7986's calendar properties): one VEVENT per segment, in the
-event's time zone.
+event's time zone, and one per parallel session at its item's time.
+
+Each entry's LOCATION is its room: a segment plays in the main room (the event's place, or the
+stream), a session in its own room, by name only — a room's link is never exported (a
+capacity-limited session's is a seat). A session's entry is RELATED-TO its segment's, so a
+calendar that nests entries shows the workshops inside their afternoon.
 
 A calendar application that subscribes to the file (`webcal://…`) re-reads it every
 REFRESH-INTERVAL and replaces an entry only when its SEQUENCE grew. Régie keeps no revision
@@ -14,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 
+from app.domain.show import planned_slots
 from app.exports.base import GENERATOR, GENERATOR_VERSION, ExportData, Exporter, one_line, speaker_line
-from app.public import SegmentPublic
+from app.public import ItemPublic, SegmentPublic, SessionPublic, main_room_name
 
 SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 # How often subscribers re-read the calendar: a programme changes in the days before a show.
@@ -55,8 +61,15 @@ class CalendarExporter(Exporter):
             calendar.add("url", data.page_url, parameters={"VALUE": "URI"})
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", REFRESH_INTERVAL)
+        slots = planned_slots(data.plan, resolution=timedelta(minutes=1))
+        rooms = {room.id: room.name for room in event.rooms}
         for segment in event.segments:
             calendar.add_component(_vevent(data, segment))
+            for item in segment.items:
+                for session in item.sessions:
+                    start, end = slots[item.id]
+                    room = rooms.get(session.room, main_room_name(event.location))
+                    calendar.add_component(_session_vevent(data, segment, item, session, room, start, end))
         # A VTIMEZONE that covers the show, not 1970–2038: a few hundred bytes instead of kilobytes.
         first, last = event.segments[0].planned_start, event.segments[-1].planned_end
         calendar.add_missing_timezones(
@@ -66,27 +79,71 @@ class CalendarExporter(Exporter):
         return body
 
 
-def _vevent(data: ExportData, segment: SegmentPublic) -> icalendar.Event:
-    event = data.event
-    vevent = icalendar.Event()
-    vevent.add("uid", f"{segment.id}.{event.slug}@regie")
+def _uid(data: ExportData, segment: SegmentPublic) -> str:
+    return f"{segment.id}.{data.event.slug}@regie"
+
+
+def _revised(data: ExportData, segment: SegmentPublic) -> datetime:
     # Without METHOD, DTSTAMP is when the information was last revised: the programme's import
     # or a reveal in this segment, never the time of the request (it would defeat caching).
-    revised = max([event.updated_at, *(i.revealed_at for i in segment.items if i.revealed_at)])
+    return max([data.event.updated_at, *(i.revealed_at for i in segment.items if i.revealed_at)])
+
+
+def _common(
+    data: ExportData, vevent: icalendar.Event, segment: SegmentPublic, start: datetime, end: datetime
+) -> None:
+    revised = _revised(data, segment)
     vevent.add("dtstamp", revised.astimezone(UTC))
     vevent.add("last-modified", revised.astimezone(UTC))
     vevent.add("sequence", sequence(revised))
-    vevent.add("dtstart", _wall_clock(data, segment.planned_start))
-    vevent.add("dtend", _wall_clock(data, segment.planned_end))
+    vevent.add("dtstart", _wall_clock(data, start))
+    vevent.add("dtend", _wall_clock(data, end))
+
+
+def _vevent(data: ExportData, segment: SegmentPublic) -> icalendar.Event:
+    event = data.event
+    vevent = icalendar.Event()
+    vevent.add("uid", _uid(data, segment))
+    _common(data, vevent, segment, segment.planned_start, segment.planned_end)
     vevent.add("summary", segment.title)
     vevent.add("description", _description(data, segment))
     vevent.add("status", "CONFIRMED")
     vevent.add("categories", [event.title])
-    if event.location:
-        vevent.add("location", event.location)
+    vevent.add("location", main_room_name(event.location))
     # The page for people: it carries the stream while live and the replay once over.
     if data.page_url:
         vevent.add("url", data.page_url)
+    return vevent
+
+
+def _session_vevent(
+    data: ExportData,
+    segment: SegmentPublic,
+    item: ItemPublic,
+    session: SessionPublic,
+    room: str,
+    start: datetime,
+    end: datetime,
+) -> icalendar.Event:
+    """A parallel session at its item's time, in its room. Identifiers hold no `.`, so its UID
+    (three parts) never meets a segment's (two)."""
+    vevent = icalendar.Event()
+    vevent.add("uid", f"{session.id}.{item.id}.{data.event.slug}@regie")
+    _common(data, vevent, segment, start, end)
+    vevent.add("summary", session.title)
+    lines = [f"{one_line(item.title)} — {one_line(segment.title)}"]
+    if session.description:
+        lines.append(one_line(session.description))
+    facilitators = speaker_line(session.facilitators)
+    if facilitators:
+        lines.append(f"Animé par {facilitators}")
+    vevent.add("description", "\n".join(lines))
+    vevent.add("status", "CONFIRMED")
+    vevent.add("categories", [data.event.title])
+    vevent.add("location", room)
+    vevent.add("related-to", _uid(data, segment), parameters={"RELTYPE": "PARENT"})
+    if data.page_url:
+        vevent.add("url", data.item_url(item.id))
     return vevent
 
 
@@ -113,7 +170,7 @@ def _description(data: ExportData, segment: SegmentPublic) -> str:
         line = f"• {one_line(item.title)}"
         if item.planned_start:
             line = f"• {data.local(item.planned_start):%H:%M} {one_line(item.title)}"
-        speakers = speaker_line(item)
+        speakers = speaker_line(item.speakers)
         if speakers:
             line += f" — {speakers}"
         lines.append(line)

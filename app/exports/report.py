@@ -96,7 +96,7 @@ def report_rows(data: ExportData) -> list[Row]:
     for segment, item in data.items():
         start, end = planned[item.id]
         rows.append(
-            Row("item", segment.id, item.id, one_line(item.title), speaker_line(item), start, end,
+            Row("item", segment.id, item.id, one_line(item.title), speaker_line(item.speakers), start, end,
                 item.actual_start, item.actual_end)
         )  # fmt: skip
     for segment in data.event.segments:
