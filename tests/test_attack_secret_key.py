@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from app.api.relay import RELAY_HEADER, relay_credential
 from tests.conftest import DINER, PASSWORD, ROOT, free_port, regie, regie_env, wait_until_serving
 
 CONSOLE = f"/events/{DINER}/console"
@@ -95,3 +96,34 @@ def test_regie_up_keeps_its_key_and_the_moderators_sessions_across_a_restart(tmp
         assert console.status_code == 200, console.headers.get("location")
         assert "Console" in console.text or "console" in console.text
     assert key.read_text() == first_key
+
+
+def test_regie_api_and_regie_web_started_apart_share_the_kept_key(tmp_path: Path) -> None:
+    """On loopback `regie api` takes `var/secret_key` too: the frontend's relay credential (its
+    audience reports, the questions it relays) is then accepted, not refused by a random key."""
+    env = regie_env(REGIE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'regie.db'}", PYTHONPATH=str(ROOT))
+    assert regie("db", "upgrade", env=env).returncode == 0
+    assert regie("import", str(ROOT / "app" / "programmes" / f"{DINER}.yaml"), env=env).returncode == 0
+    port = free_port()
+    log = (tmp_path / "api.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "api", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/api/v1/events", process)
+        key = (tmp_path / "var" / "secret_key").read_text().strip()
+        report = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/events/{DINER}/audience/reports",
+            json={"reporter": "web-test", "viewers": 3},
+            headers={RELAY_HEADER: relay_credential(key)},
+        )
+        assert report.status_code == 204, report.text
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()

@@ -1,9 +1,11 @@
 """Where the pages' secret key comes from when REGIE_SECRET_KEY is not set.
 
-The key signs what the pages trust (CSRF tokens): a key anyone can read in the source is no key.
+The key signs what the pages trust (CSRF tokens), and the backend checks the frontend's relay
+credential with it (`app.api.relay`): a key anyone can read in the source is no key.
 On loopback (`regie up` on a laptop) Régie makes a random one once and keeps it in
 `var/secret_key`, mode 0600, so a restart in the middle of a show keeps every form and open
-console valid; moderators' sessions are kept beside it (`var/sessions.json`) for the same reason.
+console valid, and `regie api` and `regie web` started apart share it; moderators' sessions are
+kept beside it (`var/sessions.json`) for the same reason.
 Listening on any other address without REGIE_SECRET_KEY is refused: a key made by one machine
 would differ on the next, and a deployment should say which key it uses.
 """

@@ -157,6 +157,9 @@ def run_server(target: str, *, host: str, port: int, workers: int) -> None:
 
 
 def cmd_api(args: argparse.Namespace) -> None:
+    # Before the settings are read. The frontend proves itself with an HMAC under the same key: a
+    # random one per process (or per worker) would refuse its relayed questions and reports.
+    provide_secret_key(args.host)
     require_single_worker(get_settings(), args.workers)
     run_server("app.main:create_app", host=args.host, port=args.port, workers=args.workers)
 
