@@ -9,12 +9,15 @@ browser context bypasses CSP (the pages' own scripts still run as served).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from conftest import DINER, ROOT, Stack, login
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.test_sessions import upcoming_workshops
 
 pytestmark = pytest.mark.browser
 
@@ -102,4 +105,54 @@ def test_no_page_has_a_serious_accessibility_violation(axe_context: BrowserConte
     login(moderator, stack, "alice", "/console")
     for path in ("/console", f"/events/{SLUG}/console", f"/events/{DINER}/console"):
         found |= check(moderator, f"{stack.web_url}{path}")
+    assert found == {}, "\n".join(f"{where}: {problems}" for where, problems in found.items())
+
+
+def test_the_registration_pages_have_no_serious_accessibility_violation(
+    axe_context: BrowserContext, stack: Stack
+) -> None:
+    """The form on the event page (and its refusal), the confirmation, the personal page with its
+    workshops before and after a sign-up, and the cancel page, before and after cancelling."""
+    slug = "essai-axe-inscription"
+    admin = {"Authorization": f"Bearer {stack.token('claire')}"}
+    put = httpx.put(
+        f"{stack.api_url}/api/v1/events/{slug}",
+        json=upcoming_workshops(slug, now=datetime.now(UTC)),
+        headers=admin,
+    )
+    assert put.status_code in (200, 201), put.text
+    registered = httpx.post(
+        f"{stack.api_url}/api/v1/events/{slug}/registrations",
+        json={"name": "Axe Testeur", "email": "axe.testeur@exemple.fr", "category": "autre", "consent": True},
+    )
+    assert registered.status_code == 201, registered.text
+    mine = f"/inscription/{registered.json()['token']}"
+    page = axe_context.new_page()
+    found: dict[str, Any] = {}
+    for path in (f"/events/{slug}", f"/events/{slug}/inscription", f"/events/{slug}/inscription/merci", mine):
+        found |= check(page, f"{stack.web_url}{path}")
+
+    # The form refused, as the page shows it (an address the browser accepts, the API does not).
+    page.goto(f"{stack.web_url}/events/{slug}/inscription")
+    form = page.locator("#inscription")
+    form.get_by_label("Nom et prénom").fill("Axe Refusé")
+    form.get_by_label("Adresse e-mail").fill("axe@invalide")
+    form.get_by_label("Autre").check()
+    form.get_by_label("J'accepte que mes nom, e-mail et organisation soient conservés").check()
+    form.get_by_role("button", name="M'inscrire").click()
+    expect(page.locator("#reg-email-error")).to_be_visible()
+    if problems := violations(page):
+        found["registration form refused"] = problems
+
+    # Signed up: the personal page with a confirmed seat, the room's link and « Changer ».
+    page.goto(f"{stack.web_url}{mine}")
+    page.locator("#atelier-gouvernance").get_by_role("button", name="Choisir cet atelier").click()
+    expect(page.get_by_role("status")).to_have_text("Votre choix est enregistré.")
+    found |= check(page, f"{stack.web_url}{mine}?ok=atelier")
+    found |= check(page, f"{stack.web_url}{mine}/annulation")
+    page.goto(f"{stack.web_url}{mine}/annulation")
+    page.get_by_role("button", name="Oui, annuler mon inscription").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    if problems := violations(page):
+        found["registration cancelled"] = problems
     assert found == {}, "\n".join(f"{where}: {problems}" for where, problems in found.items())
