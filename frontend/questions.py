@@ -87,8 +87,27 @@ def console_groups(questions: list[Question]) -> list[tuple[str, str, list[Quest
     return groups
 
 
+PUBLIC_SHOWN = 30
+"""Questions in the live page's list: the most voted (and the one on air). The list goes to every
+viewer once a second while votes flow; 300 questions would make each message ten times larger
+for lines nobody scrolls to."""
+
+
+def shown(questions: list[Question], limit: int = PUBLIC_SHOWN) -> list[Question]:
+    """The first `limit` of a most-voted-first list, the question on air always among them."""
+    top = questions[:limit]
+    aired = next((q for q in questions[limit:] if q.status == "on_air"), None)
+    return [aired, *top[: limit - 1]] if aired is not None else top
+
+
 def render_public(renderer: Renderer, *, slug: str, questions: list[Question], zone: ZoneInfo) -> str:
-    context = {"slug": slug, "questions": questions, "zone": zone, "status_labels": STATUS_LABELS}
+    context = {
+        "slug": slug,
+        "questions": shown(questions),
+        "total": len(questions),
+        "zone": zone,
+        "status_labels": STATUS_LABELS,
+    }
     return renderer.blocks("_questions.html", ["questions_list"], context)
 
 

@@ -33,6 +33,7 @@ from frontend.questions import (
     plausible_voter,
     questions_path,
     render_console,
+    shown,
 )
 from frontend.refusals import ASK_REFUSALS, QUESTION_FIELD_ERRORS, moderation_refusal
 from frontend.relay import relay_headers
@@ -98,9 +99,11 @@ async def answered_questions(services: Services, slug: str) -> list[Question]:
 
 async def question_context(services: Services, event: Event, *, sent: bool = False) -> dict[str, Any]:
     """What `_questions.html` needs on the live page."""
+    listed = await public_questions(services, event.slug)
     return {
         "slug": event.slug,
-        "questions": await public_questions(services, event.slug),
+        "questions": shown(listed),
+        "total": len(listed),
         "zone": event.zone,
         "status_labels": STATUS_LABELS,
         "ask": ask_context(event, sent=sent),

@@ -10,6 +10,7 @@ import io
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import programme_samples as samples
@@ -338,3 +339,21 @@ async def test_a_question_id_cannot_steer_the_request_relayed_to_the_api(
         assert answer.status_code == 404  # from the API (no such question) or the pages (no such page)
     relayed = [path for (method, path) in backend.faults.requests if method == "POST"]
     assert all(path.endswith("/votes") and path.startswith(API_QUESTIONS + "/") for path in relayed), relayed
+
+
+def test_the_public_list_shows_the_most_voted_and_always_the_question_on_air() -> None:
+    from frontend.models import Question
+    from frontend.questions import PUBLIC_SHOWN, render_public, shown
+
+    asked = datetime(2020, 11, 23, 18, 0, tzinfo=UTC)
+    listed = [
+        Question(id=f"q{n}", text=f"Question {n} ?", status="approved", votes=100 - n, created_at=asked)
+        for n in range(40)
+    ]
+    listed.append(Question(id="air", text="Celle à l'antenne ?", status="on_air", votes=0, created_at=asked))
+    kept = shown(listed)
+    assert len(kept) == PUBLIC_SHOWN and kept[0].id == "air" and kept[1].id == "q0"
+    html = render_public(Renderer(), slug=samples.SLUG, questions=listed, zone=ZoneInfo("Europe/Paris"))
+    assert html.count('class="question status-') == PUBLIC_SHOWN
+    assert "Les questions retenues (41)" in visible_text(html)
+    assert "Les 30 questions les plus votées sont affichées, sur 41." in visible_text(html)
