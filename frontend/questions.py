@@ -197,6 +197,11 @@ class QuestionDesk:
             self.queue_changed()
         return handle
 
+    @property
+    def reading(self) -> bool:
+        """Whether a read of the queue is in flight (or due)."""
+        return self._reading is not None
+
     def remove_moderator(self, handle: int) -> None:
         self._moderators.pop(handle, None)
 

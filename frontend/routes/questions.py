@@ -210,6 +210,13 @@ def _notice(message: str, status: int) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+@router.post("/events/{slug}/questions/vote", response_class=HTMLResponse)
+async def vote_in_list(request: Request, slug: str, services: ServicesDep) -> Response:
+    """The list's one form: the button pressed names its question."""
+    form = await request.form()
+    return await vote(request, slug, str(form.get("question", ""))[:64] or "-", services)
+
+
 @router.post("/events/{slug}/questions/{question_id}/vote", response_class=HTMLResponse)
 async def vote(request: Request, slug: str, question_id: str, services: ServicesDep) -> Response:
     check_slug(slug)

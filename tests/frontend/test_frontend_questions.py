@@ -177,7 +177,8 @@ async def test_pending_questions_reach_open_consoles_without_reload_read_once_pe
                 await receive_state(second)
                 await receive_state(public)
                 hub = application.state.services.hubs.get(samples.SLUG)
-                await asyncio.sleep(1.5)  # the first reads of both consoles are over
+                desk = hub.questions
+                await until(lambda d=desk: "console" in d.messages and not d.reading)  # first reads over
                 reads = hub.questions.queue_reads
                 async with httpx.AsyncClient(base_url=web_url) as viewer:
                     asked = await ask(viewer, "CANARY-PENDING-7a7a ?", name="CANARY-AUTHOR-7b7b")
