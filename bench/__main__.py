@@ -582,8 +582,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(report, encoding="utf-8")
-    print(f"written to {RESULTS / 'latest.md'}")
+    # A partial run keeps its own file: it must not replace the figures of the whole run.
+    name = "questions.md" if arguments.questions_only else "latest.md"
+    (RESULTS / name).write_text(report, encoding="utf-8")
+    print(f"written to {RESULTS / name}")
     return 0
 
 
