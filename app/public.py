@@ -512,11 +512,24 @@ class QuestionModerated(QuestionPublic):
     aired_at: datetime | None
 
 
+PUSHED_QUESTIONS = 30
+"""How many questions the pushed list carries: the most voted, the one on air always among them.
+
+The message goes to every viewer once a second while votes flow: with 300 approved questions,
+the whole list is about 50 KB, 500 MB a second at 10,000 viewers, which slowed every press's
+delivery ninefold (bench/README.md). `GET …/questions` has them all."""
+
+
 class QuestionsMessage(_Public):
     """What the live WebSocket sends when the public list changes, at most once a second."""
 
     type: str = "questions"
-    questions: list[QuestionPublic]
+    total: int = Field(description="How many public questions there are in all.")
+    # Last, so that the SSE stream's `data` (the list) is a slice of this message (app.live.hub).
+    questions: list[QuestionPublic] = Field(
+        description=f"The {PUSHED_QUESTIONS} most voted public questions (the one on air always among "
+        "them), most voted first; `GET …/questions` lists them all."
+    )
 
 
 def question_status(question: Question, run: Run) -> QuestionStatus:
@@ -556,6 +569,10 @@ def question_moderated(question: Question, run: Run) -> QuestionModerated:
 
 
 def questions_message(questions: list[QuestionPublic]) -> bytes:
-    """The `questions` message, ASCII like the live one (see `live_message`)."""
-    message = QuestionsMessage(questions=questions)
+    """The `questions` message of a most-voted-first list, ASCII like the live one (`live_message`)."""
+    pushed = questions[:PUSHED_QUESTIONS]
+    aired = next((q for q in questions[PUSHED_QUESTIONS:] if q.status is QuestionStatus.ON_AIR), None)
+    if aired is not None:
+        pushed = [aired, *pushed[:-1]]
+    message = QuestionsMessage(questions=pushed, total=len(questions))
     return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode()

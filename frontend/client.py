@@ -263,16 +263,18 @@ class LiveListener(Protocol):
 
     async def live_received(self, live: LiveState) -> None: ...
 
-    async def questions_received(self, questions: list[Question]) -> None: ...
+    async def questions_received(self, questions: list[Question], total: int) -> None: ...
 
     async def moderation_received(self, pending: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class QuestionsMessage:
-    """The public question list, as the backend pushes it (at most once a second)."""
+    """The public question list, as the backend pushes it (at most once a second): the most
+    voted (the one on air among them), and how many there are in all."""
 
     questions: list[Question]
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +351,7 @@ class LiveFeed:
                         if isinstance(message, LiveState):
                             await listener.live_received(message)
                         elif isinstance(message, QuestionsMessage):
-                            await listener.questions_received(message.questions)
+                            await listener.questions_received(message.questions, message.total)
                         elif isinstance(message, ModerationSignal):
                             await listener.moderation_received(message.pending)
                         elif message is not None:
@@ -390,7 +392,8 @@ def parse_message(raw: str | bytes) -> UpstreamMessage | None:
                 Overrun.model_validate(overrun) if overrun is not None else None,
             )
         if kind == "questions":
-            return QuestionsMessage([Question.model_validate(q) for q in message["questions"]])
+            questions = [Question.model_validate(q) for q in message["questions"]]
+            return QuestionsMessage(questions, int(message.get("total", len(questions))))
         if kind == "moderation":
             return ModerationSignal(int(message["pending"]))
         if kind is not None:

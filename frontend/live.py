@@ -228,9 +228,9 @@ class EventHub:
         if self.questions is not None:
             self.questions.queue_changed()  # what changed while the link was down
 
-    async def questions_received(self, questions: list[Question]) -> None:
+    async def questions_received(self, questions: list[Question], total: int) -> None:
         if self.questions is not None:
-            self.questions.take_public(questions)
+            self.questions.take_public(questions, total)
 
     async def moderation_received(self, pending: int) -> None:
         if self.questions is not None:

@@ -100,11 +100,14 @@ def shown(questions: list[Question], limit: int = PUBLIC_SHOWN) -> list[Question
     return [aired, *top[: limit - 1]] if aired is not None else top
 
 
-def render_public(renderer: Renderer, *, slug: str, questions: list[Question], zone: ZoneInfo) -> str:
+def render_public(
+    renderer: Renderer, *, slug: str, questions: list[Question], zone: ZoneInfo, total: int | None = None
+) -> str:
+    """`total`: how many public questions there are, when `questions` is the pushed top only."""
     context = {
         "slug": slug,
         "questions": shown(questions),
-        "total": len(questions),
+        "total": max(total or 0, len(questions)),
         "zone": zone,
         "status_labels": STATUS_LABELS,
     }
@@ -141,6 +144,7 @@ class QuestionDesk:
         self._zone = zone
         self._ascii = ascii_html
         self.public: list[Question] | None = None
+        self.public_total = 0
         self._public_seq = 0
         self._public_read: asyncio.Future[list[Question]] | None = None
         self.messages: dict[str, str] = {}
@@ -152,17 +156,23 @@ class QuestionDesk:
 
     # --- the public list -----------------------------------------------------------------------
 
-    def take_public(self, questions: list[Question]) -> None:
+    def take_public(self, questions: list[Question], total: int) -> None:
         """A pushed list: rendered once, sent to every public viewer; the consoles re-read."""
         self._public_seq += 1
-        self.public = questions
+        self.public, self.public_total = questions, total
         self._render_public()
         self.queue_changed()
 
     def _render_public(self) -> None:
         assert self.public is not None
         html = self._ascii(
-            render_public(self._renderer, slug=self.slug, questions=self.public, zone=self._zone())
+            render_public(
+                self._renderer,
+                slug=self.slug,
+                questions=self.public,
+                zone=self._zone(),
+                total=self.public_total,
+            )
         )
         if html != self.messages.get("public"):
             self.messages["public"] = html
@@ -183,7 +193,7 @@ class QuestionDesk:
         questions = parse_questions(answer.json()) if answer.status_code == 200 else []
         # A list pushed during the read is newer than what the read saw.
         if self._public_seq == seq and answer.status_code == 200:
-            self.public = questions
+            self.public, self.public_total = questions, len(questions)
             self._render_public()
         return self.public if self.public is not None else questions
 

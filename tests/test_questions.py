@@ -7,13 +7,17 @@ import itertools
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 
 from app.config import Settings
+from app.domain.questions import QuestionStatus
 from app.exports import EXPORTERS
+from app.live.hub import sse_frame
+from app.public import PUSHED_QUESTIONS, QuestionPublic, questions_message
 from tests.conftest import DINER, Api, running_api
 
 QUESTIONS = f"/api/v1/events/{DINER}/questions"
@@ -360,3 +364,27 @@ async def test_the_moderators_signal_reaches_the_frontend_only_and_carries_no_te
         assert json.loads(await asyncio.wait_for(frontend.recv(), 3)) == {"type": "moderation", "pending": 0}
         heard = await until_silent(viewer, 1.5)
     assert heard == []  # a public viewer hears nothing of a question nobody approved
+
+
+def test_the_pushed_list_carries_the_most_voted_and_the_one_on_air_and_sse_gets_that_list() -> None:
+    at = datetime(2020, 11, 23, 18, 30, tzinfo=UTC)
+    questions = [
+        QuestionPublic(
+            id=f"q{n:03d}",
+            text=f"Question {n}",
+            author=None,
+            status=QuestionStatus.ON_AIR if n == 40 else QuestionStatus.APPROVED,
+            votes=100 - n,
+            created_at=at,
+        )
+        for n in range(45)
+    ]
+    message = json.loads(questions_message(questions))
+    ids = [q["id"] for q in message["questions"]]
+    assert (message["type"], message["total"], len(ids)) == ("questions", 45, PUSHED_QUESTIONS)
+    assert ids == ["q040", *(f"q{n:03d}" for n in range(PUSHED_QUESTIONS - 1))]
+
+    frame = sse_frame("questions", questions_message(questions).decode(), "questions").decode()
+    event, data = frame.removesuffix("\n\n").split("\n")
+    assert event == "event: questions"
+    assert json.loads(data.removeprefix("data: ")) == message["questions"]

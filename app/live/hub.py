@@ -66,17 +66,15 @@ def programme_version(message: bytes) -> int | None:
     return int(match[1]) if match else None
 
 
-_LIVE_PREFIX = '{"type":"live","live":'
-_QUESTIONS_PREFIX = '{"type":"questions","questions":'
+def sse_frame(event: str, message: str, field: str, *, event_id: int | None = None) -> bytes:
+    """One server-sent event made from a WebSocket message: its data is the message's `field`.
 
-
-def sse_frame(event: str, message: str, prefix: str, *, event_id: int | None = None) -> bytes:
-    """One server-sent event made from a WebSocket message, whose inner JSON is its data.
-
-    The messages are ASCII JSON on one line (`app.public.live_message`), so the inner value is a
-    slice and the frame needs no escaping: made once per change for every SSE viewer.
+    The messages are ASCII JSON on one line (`app.public.live_message`) whose `field` comes last,
+    after the `type` and any number, so its value is a slice and the frame needs no escaping:
+    made once per change for every SSE viewer.
     """
-    data = message[len(prefix) : -1] if message.startswith(prefix) else message
+    start = message.find(f'"{field}":')
+    data = message[start + len(field) + 3 : -1] if start > 0 else message
     head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
     return f"{head}data: {data}\n\n".encode()
 
@@ -276,11 +274,11 @@ class Channel:
 
     def live_frame(self) -> bytes:
         assert self.latest is not None
-        return sse_frame("live", self.latest, _LIVE_PREFIX, event_id=self.version)
+        return sse_frame("live", self.latest, "live", event_id=self.version)
 
     def questions_frame(self) -> bytes:
         assert self.questions is not None
-        return sse_frame("questions", self.questions, _QUESTIONS_PREFIX)
+        return sse_frame("questions", self.questions, "questions")
 
     def offer_programme(self, message: bytes, version: int) -> None:
         """Keep and send `message` to the followers if it is newer than the one held."""
