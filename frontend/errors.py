@@ -45,6 +45,12 @@ UNAVAILABLE = ErrorPage(
     retry_seconds=10,
 )
 BAD_REQUEST = ErrorPage(400, "Demande incomprise", "Cette demande est incomplète ou mal formée.")
+TOO_LARGE = ErrorPage(
+    413,
+    "Formulaire trop long",
+    "Ce que vous avez envoyé dépasse ce que ce formulaire accepte : rien n'a été enregistré. "
+    "Raccourcissez votre texte, puis envoyez-le de nouveau.",
+)
 METHOD = ErrorPage(405, "Action impossible", "Cette adresse ne permet pas cette action.")
 INTERNAL = ErrorPage(
     500,
@@ -83,6 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(request, NOT_FOUND)
         if status == 405:
             return error_response(request, METHOD)
+        if status == 413:
+            return error_response(request, TOO_LARGE)
         if status < 500:
             return error_response(request, BAD_REQUEST)
         return error_response(request, INTERNAL)

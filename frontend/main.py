@@ -25,6 +25,7 @@ from frontend.live import SERVICE_RESTART, HubRegistry, hub_factory
 from frontend.presence import AudienceReporter, Pollers, reporting
 from frontend.relay import relay_headers
 from frontend.render import Renderer
+from frontend.request_limits import BodyLimit
 from frontend.routes import auth, console, editor, pages, presence, questions, registration
 from frontend.security import BrowserIdMiddleware
 from frontend.services import Services
@@ -184,6 +185,7 @@ def create_app(
     app.include_router(presence.router)
     app.include_router(questions.router)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     app.add_middleware(IdentityMiddleware)  # inside BrowserIdMiddleware: it reads the session id
     app.add_middleware(BrowserIdMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)

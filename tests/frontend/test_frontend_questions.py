@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -124,6 +125,25 @@ async def test_refusals_are_french_and_name_the_field(client: httpx.AsyncClient,
 async def test_a_foreign_site_cannot_post_a_question(client: httpx.AsyncClient, backend: Backend) -> None:
     answer = await client.post(ASK, data={"text": "Forgée ?"}, headers={"Origin": "https://evil.example"})
     assert answer.status_code == 403
+    assert await queue(backend) == []
+
+
+async def test_an_oversized_form_is_refused_unread_and_nothing_is_stored(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    declared = await client.post(ASK, data={"text": "x" * 200_000})
+    assert declared.status_code == 413
+    assert "Formulaire trop long" in visible_text(declared.text)
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b"text="
+        for _ in range(100):
+            yield b"y" * 1024
+
+    chunked = await client.post(
+        ASK, content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert chunked.status_code == 413 and "Formulaire trop long" in visible_text(chunked.text)
     assert await queue(backend) == []
 
 
