@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
+from fanout.pacing import side_interval
 from frontend.client import ApiClient, LiveFeed
 from frontend.models import LIVE, Event, LiveState, Overrun, Question
 from frontend.presenter import ShowView, show_view
@@ -127,6 +128,10 @@ class EventHub:
         # When each audience's viewers last got a message (loop time): heartbeats go only to the
         # audiences that were quiet for a whole heartbeat period, never in the way of a change.
         self._last_sent: dict[Audience, float] = dict.fromkeys(AUDIENCES, 0.0)
+        # The public question list: when the next may go, and the newest one held until then.
+        self._list_due = 0.0
+        self._held_list: str | None = None
+        self._list_timer: asyncio.TimerHandle | None = None
         self._event: Event | None = None
         self._overrun: Overrun | None = None
         self._live: LiveState | None = None
@@ -160,6 +165,9 @@ class EventHub:
         ]
 
     async def stop(self, close_code: int = SERVICE_RESTART) -> None:
+        if self._list_timer is not None:
+            self._list_timer.cancel()
+            self._list_timer = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -237,7 +245,28 @@ class EventHub:
             self.questions.queue_changed()
 
     def _push(self, audience: str, message: str) -> None:
-        """A fragment of the questions to every viewer of `audience`, apart from the live state."""
+        """A fragment of the questions to every viewer of `audience`, apart from the live state.
+
+        The public list is paced by its cost (`fanout.pacing`): to a large audience it goes every
+        few seconds, the newest held meanwhile, so that it never stands in the way of a press."""
+        if audience == "public":
+            loop = asyncio.get_running_loop()
+            wait = self._list_due - loop.time()
+            if wait > 0:
+                self._held_list = message
+                if self._list_timer is None:
+                    self._list_timer = loop.call_later(wait, self._send_held_list)
+                return
+            self._list_due = loop.time() + side_interval(len(message), len(self._viewers["public"]))
+        self._push_now(audience, message)
+
+    def _send_held_list(self) -> None:
+        self._list_timer = None
+        held, self._held_list = self._held_list, None
+        if held is not None:
+            self._push("public", held)
+
+    def _push_now(self, audience: str, message: str) -> None:
         for known in AUDIENCES:
             if known == audience:
                 fan_out(self._viewers[known], message)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
+from fanout.pacing import side_interval
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +221,8 @@ class Channel:
     questions: str | None = None
     """The latest `questions` message, sent to viewers who join after it."""
     questions_sent_at: float = -1e9
+    questions_interval: float = QUESTIONS_INTERVAL
+    """How long after the last list the next may go: longer for a large list to many viewers."""
     questions_timer: asyncio.TimerHandle | None = None
     moderation: str | None = None
     """The latest moderators' signal, for a frontend that subscribes after it."""
@@ -235,7 +238,7 @@ class Channel:
         self.questions = message.decode()
         if self.questions_timer is not None:
             return
-        wait = self.questions_sent_at + QUESTIONS_INTERVAL - time.monotonic()
+        wait = self.questions_sent_at + self.questions_interval - time.monotonic()
         if wait <= 0:
             self._send_questions()
         else:
@@ -245,6 +248,8 @@ class Channel:
         self.questions_timer = None
         self.questions_sent_at = time.monotonic()
         if self.questions is not None:
+            audience = len(self.viewers) + len(self.followers) + len(self.streams)
+            self.questions_interval = side_interval(len(self.questions), audience)
             fan_out(self.viewers, self.questions)
             for follower in self.followers:
                 follower.offer_questions(self.questions)

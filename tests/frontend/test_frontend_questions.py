@@ -59,12 +59,12 @@ async def ask(client: httpx.AsyncClient, text: str, **fields: str) -> httpx.Resp
     return await client.post(ASK, data={"text": text, **fields}, headers=HTMX)
 
 
-async def message_with(socket: ClientConnection, element_id: str) -> str:
-    """The next message that carries `element_id` (others: live states, heartbeats)."""
+async def message_with(socket: ClientConnection, element_id: str, text: str = "") -> str:
+    """The next message that carries `element_id` (and `text`); others: live states, heartbeats."""
     while True:
         message = await asyncio.wait_for(socket.recv(), 3)
         assert isinstance(message, str)
-        if f'id="{element_id}"' in message:
+        if f'id="{element_id}"' in message and text in message:
             return message
 
 
@@ -203,8 +203,10 @@ async def test_pending_questions_reach_open_consoles_without_reload_read_once_pe
                 async with httpx.AsyncClient(base_url=web_url) as viewer:
                     asked = await ask(viewer, "CANARY-PENDING-7a7a ?", name="CANARY-AUTHOR-7b7b")
                     assert asked.status_code == 200
-                pushed = await message_with(first, "console-questions")
-                assert pushed == await message_with(second, "console-questions")
+                # A column from the consoles' first reads may still be on its way: the one that
+                # follows the question is the one that names it.
+                pushed = await message_with(first, "console-questions", "CANARY-PENDING-7a7a")
+                assert pushed == await message_with(second, "console-questions", "CANARY-PENDING-7a7a")
                 assert "CANARY-PENDING-7a7a ?" in visible_text(pushed, "console-questions")
                 assert "En attente 1" in visible_text(pushed)
                 assert hub.questions.queue_reads == reads + 1  # once for both consoles
