@@ -13,6 +13,7 @@ that scale-out works, and a missing service is a broken environment, not a reaso
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -69,10 +70,13 @@ def postgres_up() -> bool:
         )
         await connection.close()
 
-    try:
-        asyncio.run(ping())
-    except Exception:  # refused, timed out, or rejected: not usable either way
-        return False
+    # On a thread of its own: a caller may be inside a running loop (Playwright's sync API runs
+    # one in the browser tests' thread), where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(asyncio.run, ping()).result(10)
+        except Exception:  # refused, timed out, or rejected: not usable either way
+            return False
     return True
 
 
