@@ -7,6 +7,9 @@ code up here. One table for the whole frontend; a code it does not know gets a g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # Why a moderator's press was refused: the end of « « Suivant » n'est pas possible maintenant : … ».
 PRESS_REFUSALS: dict[str, str] = {
     "not_started": "le direct n'a pas encore commencé ; démarrez-le d'abord.",
@@ -60,3 +63,28 @@ UNKNOWN_MODERATION_REFUSAL = "la régie l'a refusé ; rechargez la page."
 
 def moderation_refusal(code: str | None) -> str:
     return MODERATION_REFUSALS.get(code or "", UNKNOWN_MODERATION_REFUSAL)
+
+
+def refusal_code(answer: Any) -> str:
+    """The `code` of an API answer's body; "" when it has none (or no JSON body)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
+def field_errors(answer: Any, messages: Mapping[str, str], *, default: str) -> dict[str, str]:
+    """The French message of each body field a 422 names (`errors`: "body.<field>: …"); the
+    `default` field's message when it names none of `messages`."""
+    try:
+        problems = answer.json().get("errors", [])
+    except (ValueError, AttributeError):
+        problems = []
+    fields: dict[str, str] = {}
+    for problem in problems if isinstance(problems, list) else []:
+        parts = str(problem).split(":", 1)[0].split(".")
+        name = parts[1] if len(parts) > 1 and parts[0] == "body" else ""
+        if name in messages:
+            fields.setdefault(name, messages[name])
+    return fields or {default: messages[default]}

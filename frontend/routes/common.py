@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, NotFound
@@ -87,3 +87,22 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+
+
+async def moderator_download(
+    request: Request, services: Services, *, api_path: str, filename: str, back: str
+) -> Response:
+    """A moderators' file from the API (registrations, questions, the report with its audience),
+    relayed with the logged-in moderator's bearer; anyone else is sent to log in first."""
+    moderator = await services.moderator(request)
+    if moderator is None:
+        return RedirectResponse(f"/login?next={back}&notice=required", status_code=303)
+    bearer = {"Authorization": f"Bearer {moderator.api_token}"}
+    answer = await services.api.relay("GET", api_path, headers=bearer)
+    if answer.status_code != 200:
+        return Response(status_code=answer.status_code)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

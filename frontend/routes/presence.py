@@ -12,13 +12,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from frontend.audience_chart import AudienceChart, audience_chart
 from frontend.client import ApiUnavailable
 from frontend.live import EventHub, ascii_html
 from frontend.presence import AudienceReporter, StreamViewer, etag_of
 from frontend.presenter import ShowView
+from frontend.routes.common import moderator_download
 from frontend.services import Services, check_slug, services_of
 from frontend.sessions import ModeratorSession
 
@@ -176,21 +177,10 @@ async def replay_report(request: Request, slug: str, extension: str, services: S
     check_slug(slug)
     if extension not in ("csv", "xlsx"):
         return Response(status_code=404)
-    moderator = await services.moderator(request)
-    if moderator is None:
-        return RedirectResponse(f"/login?next=/events/{slug}/replay&notice=required", status_code=303)
-    answer = await services.api.relay(
-        "GET",
-        f"/api/v1/events/{quote(slug, safe='')}/report.{extension}",
-        headers={"Authorization": f"Bearer {moderator.api_token}"},
-    )
-    if answer.status_code != 200:
-        return Response(status_code=answer.status_code)
-    return Response(
-        answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": f'attachment; filename="{slug}-report.{extension}"',
-            "Cache-Control": "private, no-store",
-        },
+    return await moderator_download(
+        request,
+        services,
+        api_path=f"/api/v1/events/{quote(slug, safe='')}/report.{extension}",
+        filename=f"{slug}-report.{extension}",
+        back=f"/events/{slug}/replay",
     )

@@ -35,9 +35,15 @@ from frontend.questions import (
     render_console,
     shown,
 )
-from frontend.refusals import ASK_REFUSALS, QUESTION_FIELD_ERRORS, moderation_refusal
+from frontend.refusals import (
+    ASK_REFUSALS,
+    QUESTION_FIELD_ERRORS,
+    field_errors,
+    moderation_refusal,
+    refusal_code,
+)
 from frontend.relay import relay_headers
-from frontend.routes.common import is_htmx, origin_allowed, page
+from frontend.routes.common import is_htmx, moderator_download, origin_allowed, page
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
 from frontend.services import Services, check_slug, services_of
 
@@ -136,28 +142,6 @@ def _relay(request: Request, services: Services) -> dict[str, str]:
     return relay_headers(services.settings.secret_key, request.client.host if request.client else None)
 
 
-def _code(answer: Any) -> str:
-    try:
-        body = answer.json()
-    except ValueError:
-        return ""
-    return str(body.get("code", "")) if isinstance(body, dict) else ""
-
-
-def _field_errors(answer: Any) -> dict[str, str]:
-    try:
-        problems = answer.json().get("errors", [])
-    except (ValueError, AttributeError):
-        problems = []
-    fields: dict[str, str] = {}
-    for problem in problems if isinstance(problems, list) else []:
-        parts = str(problem).split(":", 1)[0].split(".")
-        name = parts[1] if len(parts) > 1 and parts[0] == "body" else ""
-        if name in QUESTION_FIELD_ERRORS:
-            fields.setdefault(name, QUESTION_FIELD_ERRORS[name])
-    return fields or {"text": QUESTION_FIELD_ERRORS["text"]}
-
-
 @router.post("/events/{slug}/questions", response_class=HTMLResponse)
 async def ask(request: Request, slug: str, services: ServicesDep) -> Response:
     check_slug(slug)
@@ -196,8 +180,8 @@ async def ask(request: Request, slug: str, services: ServicesDep) -> Response:
         redirect = RedirectResponse(f"/events/{slug}?question=sent#questions", status_code=303)
         return _keep_voter(redirect, request, services, voter, new)
     if upstream.status_code == 422:
-        return answer(422, form=typed, errors=_field_errors(upstream))
-    code = _code(upstream)
+        return answer(422, form=typed, errors=field_errors(upstream, QUESTION_FIELD_ERRORS, default="text"))
+    code = refusal_code(upstream)
     closed = code == "already_ended"
     return answer(upstream.status_code, form=typed, closed=closed, error=ASK_REFUSALS.get(code, UNAVAILABLE))
 
@@ -236,7 +220,7 @@ async def vote(request: Request, slug: str, question_id: str, services: Services
     if upstream.status_code == 200:
         message, status = "Votre vote est compté (une fois par question).", 200
     else:
-        message, status = ASK_REFUSALS.get(_code(upstream), UNAVAILABLE), upstream.status_code
+        message, status = ASK_REFUSALS.get(refusal_code(upstream), UNAVAILABLE), upstream.status_code
     if is_htmx(request):
         response: Response = _notice(message, status)
     elif status == 200:
@@ -299,7 +283,7 @@ async def moderate(request: Request, slug: str, question_id: str, services: Serv
     if upstream.status_code == 200:
         level, message, status = "success", MODERATION_DONE[action], 200
     else:
-        code = _code(upstream)
+        code = refusal_code(upstream)
         message = f"« {MODERATION_ACTIONS[action]} » n'est pas possible : {moderation_refusal(code)}"
         level, status = "warning", upstream.status_code
     event = await services.api.get_event(slug)
@@ -319,21 +303,10 @@ async def download(request: Request, slug: str, extension: str, services: Servic
     check_slug(slug)
     if extension not in ("csv", "xlsx"):
         return Response(status_code=404)
-    moderator = await services.moderator(request)
-    if moderator is None:
-        return RedirectResponse(f"/login?next=/events/{slug}/console&notice=required", status_code=303)
-    upstream = await services.api.relay(
-        "GET",
-        f"{questions_path(slug)}.{extension}",
-        headers={"Authorization": f"Bearer {moderator.api_token}"},
-    )
-    if upstream.status_code != 200:
-        return Response(status_code=upstream.status_code)
-    return Response(
-        upstream.content,
-        media_type=upstream.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": f'attachment; filename="{slug}-questions.{extension}"',
-            "Cache-Control": "no-store",
-        },
+    return await moderator_download(
+        request,
+        services,
+        api_path=f"{questions_path(slug)}.{extension}",
+        filename=f"{slug}-questions.{extension}",
+        back=f"/events/{slug}/console",
     )

@@ -21,7 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from frontend import formatting
 from frontend.client import ApiUnavailable
 from frontend.models import Event, Item
-from frontend.routes.common import origin_allowed, page
+from frontend.refusals import field_errors, refusal_code
+from frontend.routes.common import moderator_download, origin_allowed, page
 from frontend.services import Services, check_slug, services_of
 
 router = APIRouter()
@@ -75,28 +76,6 @@ def form_context(event: Event, services: Services, **extra: Any) -> dict[str, An
     return context
 
 
-def _code(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("code", "")) if isinstance(body, dict) else ""
-
-
-def _field_errors(response: Any) -> dict[str, str]:
-    try:
-        problems = response.json().get("errors", [])
-    except (ValueError, AttributeError):
-        problems = []
-    fields: dict[str, str] = {}
-    for problem in problems if isinstance(problems, list) else []:
-        parts = str(problem).split(":", 1)[0].split(".")
-        name = parts[1] if len(parts) > 1 and parts[0] == "body" else ""
-        if name in FIELD_ERRORS:
-            fields.setdefault(name, FIELD_ERRORS[name])
-    return fields or {"name": FIELD_ERRORS["name"]}
-
-
 @router.get("/events/{slug}/inscription", response_class=HTMLResponse)
 async def registration_page(request: Request, slug: str, services: ServicesDep) -> Response:
     check_slug(slug)
@@ -143,8 +122,8 @@ async def register(request: Request, slug: str, services: ServicesDep) -> Respon
         # The same page whether the address was new or not: it tells nobody who is registered.
         return RedirectResponse(f"/events/{slug}/inscription/merci", status_code=303)
     if answer.status_code == 422:
-        return again(422, errors=_field_errors(answer))
-    return again(answer.status_code, error=REFUSALS.get(_code(answer), UNAVAILABLE))
+        return again(422, errors=field_errors(answer, FIELD_ERRORS, default="name"))
+    return again(answer.status_code, error=REFUSALS.get(refusal_code(answer), UNAVAILABLE))
 
 
 @router.get("/events/{slug}/inscription/merci", response_class=HTMLResponse)
@@ -248,7 +227,7 @@ async def manage(request: Request, token: str, services: ServicesDep) -> Respons
 async def _after(request: Request, services: Services, token: str, answer: Any, ok: str) -> Response:
     if answer.status_code in (200, 201, 204):
         return _private(RedirectResponse(f"/inscription/{token}?ok={ok}", status_code=303))
-    message = REFUSALS.get(_code(answer), "Cette modification n'a pas pu être enregistrée.")
+    message = REFUSALS.get(refusal_code(answer), "Cette modification n'a pas pu être enregistrée.")
     return await _manage(request, services, token, error=message, status=answer.status_code)
 
 
@@ -349,23 +328,12 @@ async def console_download(request: Request, slug: str, extension: str, services
     check_slug(slug)
     if extension not in ("csv", "xlsx"):
         return Response(status_code=404)
-    moderator = await services.moderator(request)
-    if moderator is None:
-        return RedirectResponse(f"/login?next=/events/{slug}/console&notice=required", status_code=303)
-    answer = await services.api.relay(
-        "GET",
-        f"/api/v1/events/{slug}/registrations.{extension}",
-        headers={"Authorization": f"Bearer {moderator.api_token}"},
-    )
-    if answer.status_code != 200:
-        return Response(status_code=answer.status_code)
-    return Response(
-        answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": f'attachment; filename="{slug}-registrations.{extension}"',
-            "Cache-Control": PRIVATE,
-        },
+    return await moderator_download(
+        request,
+        services,
+        api_path=f"/api/v1/events/{slug}/registrations.{extension}",
+        filename=f"{slug}-registrations.{extension}",
+        back=f"/events/{slug}/console",
     )
 
 
