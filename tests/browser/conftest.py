@@ -36,6 +36,7 @@ TEST_EVENTS = (
     "essai-console",
     "essai-conflict",
     "essai-restart",
+    "essai-long-restart",
     "essai-replay",
     "essai-order",
     "essai-away",
@@ -264,6 +265,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         web.stop()
         api.stop()
+
+
+@pytest.fixture(autouse=True)
+def servers_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that stops a server and fails before starting it again leaves it down: start it here,
+    so that one failure is reported once and not again by every browser test after it."""
+    yield
+    if "stack" not in request.fixturenames:
+        return
+    stack: Stack = request.getfixturevalue("stack")
+    for server in (stack.api, stack.web):
+        if server.process is None or server.process.poll() is not None:
+            server.process = None
+            server.start()
 
 
 @pytest.fixture(scope="session")

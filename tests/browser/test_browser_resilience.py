@@ -47,6 +47,28 @@ def test_viewer_reconnects_after_frontend_and_backend_restart(page: Page, stack:
     assert page.evaluate("window.__sameDocument") is True
 
 
+def test_viewer_reconnects_within_seconds_after_a_long_restart(page: Page, stack: Stack) -> None:
+    """Down longer than the fallback waits (15 s): the page tries SSE and polling, which fail as well,
+    and its socket must still retry quickly, not at the slow pace kept for a fallback that delivers."""
+    slug = "essai-long-restart"
+    stack.control(slug, "start")
+    page.goto(f"{stack.web_url}/events/{slug}")
+    now = page.locator("#live-now")
+    expect(now).to_contain_text("Accueil des participants")
+
+    stack.web.stop()
+    stack.api.stop()
+    expect(page.locator("[data-connection]")).to_be_visible()
+    page.wait_for_timeout(17_000)
+    stack.api.start()
+    stack.web.start()
+    expect(page.locator("[data-connection]")).to_be_hidden(timeout=4000)
+    stack.control(slug, "next")
+    expect(now).to_contain_text("Les résultats de l'étude", timeout=3000)
+    # Back on its socket, not left on a fallback that retries the socket every 10–20 s.
+    expect(page.locator("[data-fallback-live]")).to_have_count(0, timeout=3000)
+
+
 def test_viewer_reconnects_after_a_going_away_close(page: Page, stack: Stack) -> None:
     """htmx's ws extension gives up on 1001; the page's own script does not."""
     slug = "essai-away"

@@ -148,11 +148,13 @@
   }
 
   // Retrying a socket that a proxy blocks every 2 s would be wasted work for thousands of pages:
-  // while a fallback delivers, it is retried now and then instead.
+  // while a fallback delivers, it is retried now and then instead. Only while it delivers: when
+  // the site itself is down (a restart longer than LOST_WAIT_MS), SSE and polling fail as well,
+  // and the socket must keep its quick retries to be back within seconds of the server.
   var socketDelay = htmx.config.wsReconnectDelay;
   htmx.config.wsReconnectDelay = function (retry) {
-    var falling = pages.some(function (p) { return p.mode !== null; });
-    if (falling) return WS_RETRY_MS / 2 + Math.random() * WS_RETRY_MS / 2;
+    var delivering = pages.some(function (p) { return p.mode !== null && p.elt.hasAttribute('data-fallback-live'); });
+    if (delivering) return WS_RETRY_MS / 2 + Math.random() * WS_RETRY_MS / 2;
     return typeof socketDelay === 'function' ? socketDelay(retry) : 1000;
   };
 
