@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Long enough for a loaded backend, short enough that a moderator is told within seconds.
     api_timeout_seconds: float = Field(default=5.0, gt=0)
+    # An SSE viewer that has not taken a message for this long (a dead network, a stuck client)
+    # is dropped: it would hold its place in the hub for ever. The backend has the same setting.
+    viewer_send_timeout_seconds: float = Field(default=30.0, gt=0)
     login_max_failures: int = Field(default=5, gt=0)
     login_window_seconds: float = Field(default=15 * 60, gt=0)
     session_idle_seconds: float = Field(default=12 * 3600, gt=0)

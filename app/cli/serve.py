@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from app.cli.command import fail
 from app.cli.database import upgrade_schema
@@ -39,6 +40,9 @@ class _Server(GuardedServer):
         yield
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 def server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -57,6 +61,10 @@ def server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.
         # Forwarded headers are believed only from REGIE_TRUSTED_PROXIES, by the apps themselves
         # (app.client_address); uvicorn's default trusts 127.0.0.1.
         proxy_headers=False,
+        # A restart must not wait on its viewers: streams are ended at once (see `serve`), and any
+        # other connection still open after this long is cut, so a process manager's restart
+        # takes seconds, not its kill timeout.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         **options,
     )
 
@@ -66,6 +74,10 @@ async def serve(*configs: uvicorn.Config) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        # Server-sent event streams never end by themselves and uvicorn waits for every response
+        # to finish: sse-starlette ends its streams on this flag, which it sets itself only when
+        # uvicorn owns the signal handlers (here `serve` does, for several servers at once).
+        AppStatus.should_exit = True
         for server in servers:
             if server.should_exit:
                 server.force_exit = True

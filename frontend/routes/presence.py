@@ -11,8 +11,9 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
+from sse_starlette import EventSourceResponse
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response
 
 from frontend.audience_chart import AudienceChart, audience_chart
 from frontend.client import ApiUnavailable
@@ -61,10 +62,14 @@ async def live_stream(slug: str, services: ServicesDep) -> Response:
             hub.detach(viewer)
             services.hubs.release(slug)
 
-    return StreamingResponse(
+    # sse-starlette, not a bare streaming response: it ends the stream when the server shuts down
+    # (uvicorn would otherwise wait for every open stream before a restart), and gives up on a
+    # client that stops reading instead of holding its hub slot for ever. The hub beats every 3 s,
+    # so no ping of its own. No proxy may hold the stream back to buffer it, nor keep a copy.
+    return EventSourceResponse(
         stream(),
-        media_type="text/event-stream",
-        # No proxy may hold the stream back to buffer it, nor keep a copy.
+        ping=0,
+        send_timeout=services.settings.viewer_send_timeout_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
