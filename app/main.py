@@ -47,8 +47,8 @@ from app.domain.programme import ProgrammeDocument
 from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.audience import create_board
 from app.live.broadcast import create_broadcast
+from app.live.feeds import CoalescedFeed, moderation_message, registrations_message
 from app.live.hub import LiveHub
-from app.live.questions import QuestionFeed, moderation_message
 from app.mail.transport import create_mailer
 from app.public import ProgrammeMessage, live_message, live_state, programme_message, questions_message
 from app.services import questions as question_service
@@ -132,10 +132,23 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 except EventNotFound:
                     return None
 
-        app.state.question_feed = feed = QuestionFeed(load=load_questions, publish=broadcast.publish)
+        async def load_registrations(slug: str) -> bytes | None:
+            async with sessions() as session:
+                try:
+                    programme = await load_programme(session, slug)
+                except EventNotFound:
+                    return None
+            return registrations_message(programme.attendance.registered)
+
+        app.state.question_feed = feed = CoalescedFeed(
+            "questions", load=load_questions, publish=broadcast.publish
+        )
         # The moderators' queue changes on every question asked, public or not: coalesced apart.
-        app.state.moderation_feed = moderation_feed = QuestionFeed(
-            load=load_moderation, publish=broadcast.publish
+        app.state.moderation_feed = moderation_feed = CoalescedFeed(
+            "moderation", load=load_moderation, publish=broadcast.publish
+        )
+        app.state.registration_feed = registration_feed = CoalescedFeed(
+            "registrations", load=load_registrations, publish=broadcast.publish
         )
         app.state.audience_throttle = Throttle(storage_for(settings.broadcast_url))
         app.state.presence = presence = Presence(
@@ -171,6 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await presence.stop()
             await feed.close()
             await moderation_feed.close()
+            await registration_feed.close()
             reminders.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reminders

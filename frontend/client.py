@@ -267,6 +267,8 @@ class LiveListener(Protocol):
 
     async def moderation_received(self, pending: int) -> None: ...
 
+    async def registrations_received(self, registered: int) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class QuestionsMessage:
@@ -282,6 +284,13 @@ class ModerationSignal:
     """The moderators' queue changed; `pending` questions wait (their text is not in it)."""
 
     pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationsSignal:
+    """Someone registered, cancelled, signed up or left: `registered` people in all (no name)."""
+
+    registered: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +363,8 @@ class LiveFeed:
                             await listener.questions_received(message.questions, message.total)
                         elif isinstance(message, ModerationSignal):
                             await listener.moderation_received(message.pending)
+                        elif isinstance(message, RegistrationsSignal):
+                            await listener.registrations_received(message.registered)
                         elif message is not None:
                             await listener.programme_received(*message)
             except InvalidStatus as error:
@@ -374,7 +385,9 @@ class LiveFeed:
             attempt += 1
 
 
-UpstreamMessage = LiveState | tuple[Event, Overrun | None] | QuestionsMessage | ModerationSignal
+UpstreamMessage = (
+    LiveState | tuple[Event, Overrun | None] | QuestionsMessage | ModerationSignal | RegistrationsSignal
+)
 
 
 def parse_message(raw: str | bytes) -> UpstreamMessage | None:
@@ -396,6 +409,8 @@ def parse_message(raw: str | bytes) -> UpstreamMessage | None:
             return QuestionsMessage(questions, int(message.get("total", len(questions))))
         if kind == "moderation":
             return ModerationSignal(int(message["pending"]))
+        if kind == "registrations":
+            return RegistrationsSignal(int(message["registered"]))
         if kind is not None:
             return None
     except (ValueError, KeyError, TypeError, ValidationError):

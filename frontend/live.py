@@ -25,10 +25,12 @@ from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
 from fanout.pacing import side_interval
-from frontend.client import ApiClient, LiveFeed
+from frontend.client import ApiClient, ApiError, LiveFeed
 from frontend.models import LIVE, Event, LiveState, Overrun, Question
+from frontend.moderators import ConsoleReader, ModeratorBearers
 from frontend.presenter import ShowView, show_view
 from frontend.questions import QuestionDesk
+from frontend.registrations import registration_counts, render_counts
 from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -144,14 +146,26 @@ class EventHub:
         self._published = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.renders = 0
+        # The bearers of the consoles open here, which read what only moderators see.
+        self.bearers = ModeratorBearers()
         # The audience's questions: their own messages, rendered once (frontend.questions).
-        self.questions: QuestionDesk | None = (
-            QuestionDesk(
-                slug, api=api, renderer=renderer, publish=self._push, zone=self._zone, ascii_html=ascii_html
+        self.questions: QuestionDesk | None = None
+        # The consoles' registration counts, read again on each signal (frontend.registrations).
+        self.registrations: ConsoleReader | None = None
+        if api is not None:
+            self.questions = QuestionDesk(
+                slug,
+                api=api,
+                renderer=renderer,
+                publish=self._push,
+                bearers=self.bearers,
+                zone=self._zone,
+                ascii_html=ascii_html,
             )
-            if api is not None
-            else None
-        )
+            self.registrations = ConsoleReader(
+                "registration counts", self.bearers, read=self._read_registrations, publish=self._push
+            )
+        self._api = api
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -176,6 +190,8 @@ class EventHub:
         self._tasks = []
         if self.questions is not None:
             await self.questions.stop()
+        if self.registrations is not None:
+            await self.registrations.stop()
         viewers = [viewer for audience in AUDIENCES for viewer in self._viewers[audience]]
         for audience in AUDIENCES:
             self._viewers[audience].clear()
@@ -201,10 +217,8 @@ class EventHub:
         No await between the two: the viewer gets exactly the latest state, then every newer one.
         """
         self._viewers[viewer.audience].add(viewer)
-        message = self._rendering.messages.get(viewer.audience, "")
         # One message: a mailbox of one would let the second replace the first.
-        if self.questions is not None:
-            message += self.questions.messages.get(viewer.audience, "")
+        message = self._rendering.messages.get(viewer.audience, "") + self._extras(viewer.audience)
         if message:
             viewer.offer(message)
 
@@ -231,10 +245,36 @@ class EventHub:
 
     # --- upstream (LiveListener) ---------------------------------------------------------------
 
+    def _extras(self, audience: str) -> str:
+        """What an audience is sent apart from the live state: the question list or queue, and
+        the consoles' registration counts — each its own fragment, the newest of each."""
+        extras = self.questions.messages.get(audience, "") if self.questions is not None else ""
+        if audience == "console":
+            for reader in (self.questions.queue if self.questions is not None else None, self.registrations):
+                if reader is not None and reader.message is not None:
+                    extras += reader.message
+        return extras
+
+    async def _read_registrations(self, token: str) -> str | None:
+        if self._api is None:
+            return None
+        # A console may open before this hub's first programme message: its sessions are read then.
+        try:
+            event = self._event or await self._api.get_event(self.slug)
+        except ApiError:
+            return None
+        counts = await registration_counts(self._api, event, token)
+        if counts is None:
+            return None
+        return ascii_html(render_counts(self._renderer, slug=self.slug, counts=counts))
+
     async def upstream_connected(self) -> None:
         self._fresh_link = True
+        # What changed while the link was down.
         if self.questions is not None:
-            self.questions.queue_changed()  # what changed while the link was down
+            self.questions.queue_changed()
+        if self.registrations is not None:
+            self.registrations.changed()
 
     async def questions_received(self, questions: list[Question], total: int) -> None:
         if self.questions is not None:
@@ -243,6 +283,10 @@ class EventHub:
     async def moderation_received(self, pending: int) -> None:
         if self.questions is not None:
             self.questions.queue_changed()
+
+    async def registrations_received(self, registered: int) -> None:
+        if self.registrations is not None:
+            self.registrations.changed()
 
     def _push(self, audience: str, message: str) -> None:
         """A fragment of the questions to every viewer of `audience`, apart from the live state.
@@ -272,7 +316,7 @@ class EventHub:
                 fan_out(self._viewers[known], message)
                 self._last_sent[known] = asyncio.get_running_loop().time()
                 if live := self._rendering.messages.get(known):
-                    _catch_up(self._viewers[known], live + message)
+                    _catch_up(self._viewers[known], live + self._extras(known))
 
     def _zone(self) -> ZoneInfo:
         return self._event.zone if self._event is not None else ZoneInfo("Europe/Paris")
@@ -370,8 +414,8 @@ class EventHub:
             if message and message != previous.get(audience):
                 fan_out(self._viewers[audience], message)
                 self._last_sent[audience] = now
-                if self.questions is not None and (listed := self.questions.messages.get(audience)):
-                    _catch_up(self._viewers[audience], message + listed)
+                if extras := self._extras(audience):
+                    _catch_up(self._viewers[audience], message + extras)
         self._published.set()
         self._published = asyncio.Event()
 

@@ -13,8 +13,6 @@ A burst of signals while a read is in flight costs one more read, not one per si
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
 import secrets
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from pydantic import ValidationError
 
 from frontend.client import ApiClient, ApiError
 from frontend.models import Question
+from frontend.moderators import ConsoleReader, ModeratorBearers, Refused
 from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -125,7 +124,8 @@ def render_console(renderer: Renderer, *, slug: str, questions: list[Question] |
 
 
 class QuestionDesk:
-    """One event's questions in this process: the public fragment and the consoles' queue."""
+    """One event's questions in this process: the public fragment and the consoles' queue (read
+    with the bearer of a console open here, `frontend.moderators`)."""
 
     def __init__(
         self,
@@ -134,6 +134,7 @@ class QuestionDesk:
         api: ApiClient,
         renderer: Renderer,
         publish: Publish,
+        bearers: ModeratorBearers,
         zone: Callable[[], ZoneInfo],
         ascii_html: Callable[[str], str],
     ) -> None:
@@ -148,11 +149,8 @@ class QuestionDesk:
         self._public_seq = 0
         self._public_read: asyncio.Future[list[Question]] | None = None
         self.messages: dict[str, str] = {}
-        self._moderators: dict[int, str] = {}
-        self._handles = itertools.count()
-        self._dirty = False
-        self._reading: asyncio.Task[None] | None = None
-        self.queue_reads = 0
+        """The public list as last rendered, by audience (`public`)."""
+        self.queue = ConsoleReader("questions queue", bearers, read=self._read_queue, publish=publish)
 
     # --- the public list -----------------------------------------------------------------------
 
@@ -199,71 +197,28 @@ class QuestionDesk:
 
     # --- the moderators' queue -----------------------------------------------------------------
 
-    def add_moderator(self, token: str) -> int:
-        """A console opened here: its bearer may read the queue for every console."""
-        handle = next(self._handles)
-        self._moderators[handle] = token
-        if "console" not in self.messages:
-            self.queue_changed()
-        return handle
-
-    @property
-    def reading(self) -> bool:
-        """Whether a read of the queue is in flight (or due)."""
-        return self._reading is not None
-
-    def remove_moderator(self, handle: int) -> None:
-        self._moderators.pop(handle, None)
-
     def queue_changed(self) -> None:
         """Read the queue again, once, if a console is open here."""
-        if not self._moderators:
-            return
-        self._dirty = True
-        if self._reading is None:
-            self._reading = asyncio.get_running_loop().create_task(
-                self._read_queue(), name=f"questions-queue:{self.slug}"
-            )
+        self.queue.changed()
 
-    async def _read_queue(self) -> None:
+    async def _read_queue(self, token: str) -> str | None:
         try:
-            while self._dirty and self._moderators:
-                self._dirty = False
-                questions = await self._fetch_queue()
-                html = self._ascii(
-                    render_console(self._renderer, slug=self.slug, questions=questions, zone=self._zone())
-                )
-                if questions is not None and html != self.messages.get("console"):
-                    self.messages["console"] = html
-                    self._publish("console", html)
-        except Exception:  # the next signal tries again; consoles keep the column they have
-            logger.exception("could not read the questions queue of %s", self.slug)
-        finally:
-            self._reading = None
-
-    async def _fetch_queue(self) -> list[Question] | None:
-        for handle, token in list(self._moderators.items()):
-            self.queue_reads += 1
-            try:
-                answer = await self._api.relay(
-                    "GET", questions_path(self.slug), headers={"Authorization": f"Bearer {token}"}
-                )
-            except ApiError:
-                return None
-            if answer.status_code in (401, 403):
-                # That moderator's token ended: theirs is closed by the console's own watch.
-                self._moderators.pop(handle, None)
-                continue
-            if answer.status_code != 200:
-                return None
-            try:
-                return parse_questions(answer.json())
-            except (ValueError, ValidationError):
-                return None
-        return None
+            answer = await self._api.relay(
+                "GET", questions_path(self.slug), headers={"Authorization": f"Bearer {token}"}
+            )
+        except ApiError:
+            return None
+        if answer.status_code in (401, 403):
+            raise Refused
+        if answer.status_code != 200:
+            return None
+        try:
+            questions = parse_questions(answer.json())
+        except (ValueError, ValidationError):
+            return None
+        return self._ascii(
+            render_console(self._renderer, slug=self.slug, questions=questions, zone=self._zone())
+        )
 
     async def stop(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reading
+        await self.queue.stop()

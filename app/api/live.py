@@ -48,7 +48,8 @@ def live_response(snapshots: Snapshots, entry: Snapshot, *, now: datetime) -> Re
 
 
 # What `?include=` may ask for, besides the live state every viewer gets. `moderation` (the
-# moderators' signal: how many questions wait) is for the frontend only: its relay credential.
+# moderators' signals: how many questions wait, how many registered) is for the frontend only:
+# its relay credential.
 INCLUDES = frozenset({"programme", "moderation"})
 # A query that asks for what the server does not have is refused, like a 4xx (see the docs).
 UNKNOWN_INCLUDE = 4422

@@ -35,7 +35,7 @@ from app.domain.questions import (
 )
 from app.domain.refusals import Code, Refusal
 from app.exports.questions import QuestionsCsv, QuestionsData, QuestionsExporter, QuestionsXlsx
-from app.live.questions import QuestionFeed
+from app.live.feeds import CoalescedFeed
 from app.public import QuestionModerated, QuestionPublic, question_moderated
 from app.services import auth
 from app.services import questions as service
@@ -45,13 +45,13 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["questions"])
 
 
-async def _feed(request: Request) -> QuestionFeed:
-    feed: QuestionFeed = request.app.state.question_feed
+async def _feed(request: Request) -> CoalescedFeed:
+    feed: CoalescedFeed = request.app.state.question_feed
     return feed
 
 
-async def _moderation_feed(request: Request) -> QuestionFeed:
-    feed: QuestionFeed = request.app.state.moderation_feed
+async def _moderation_feed(request: Request) -> CoalescedFeed:
+    feed: CoalescedFeed = request.app.state.moderation_feed
     return feed
 
 
@@ -60,8 +60,8 @@ async def _throttle(request: Request) -> Throttle:
     return throttle
 
 
-FeedDep = Annotated[QuestionFeed, Depends(_feed)]
-ModerationFeedDep = Annotated[QuestionFeed, Depends(_moderation_feed)]
+FeedDep = Annotated[CoalescedFeed, Depends(_feed)]
+ModerationFeedDep = Annotated[CoalescedFeed, Depends(_moderation_feed)]
 ThrottleDep = Annotated[Throttle, Depends(_throttle)]
 _MINUTE = 60
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from app.api.errors import ErrorDetail, responses
 from app.domain.refusals import Code, Refusal
 from app.domain.registration import Category, RegistrationChange, RegistrationForm, SignupStatus
 from app.exports import registrations as listing
+from app.live.feeds import CoalescedFeed
 from app.models import Registration
 from app.services import registrations
 from app.services.notices import Notices, session_info
@@ -97,6 +99,20 @@ class RegistrationListed(BaseModel):
     signups: list[SignupPublic]
 
 
+def _counts_changed(request: Request, snapshots: SnapshotsDep) -> Callable[[str], None]:
+    feed: CoalescedFeed = request.app.state.registration_feed
+
+    def changed(slug: str) -> None:
+        snapshots.forget(slug)  # the public `registered_count` and `seats_left`
+        feed.changed(slug)  # the consoles' counts, through the moderators' signal
+
+    return changed
+
+
+CountsChangedDep = Annotated[Callable[[str], None], Depends(_counts_changed)]
+"""Call with the event's slug after a registration or a sign-up was committed."""
+
+
 def _throttle(request: Request) -> Throttle:
     throttle: Throttle = request.app.state.registration_throttle
     return throttle
@@ -133,7 +149,7 @@ async def register(
     form: Annotated[RegistrationForm, Body()],
     request: Request,
     sessions: SessionsDep,
-    snapshots: SnapshotsDep,
+    counts_changed: CountsChangedDep,
     notices: NoticesDep,
     clock: ClockDep,
 ) -> Registered | JSONResponse:
@@ -158,7 +174,7 @@ async def register(
         return accepted  # the honeypot: a person never sees that field
     now = clock()
     registered = await registrations.register(sessions, slug=slug, form=form, now=now)
-    snapshots.forget(slug)
+    counts_changed(slug)
     async with sessions() as session:
         programme = await load_programme(session, slug)
     await notices.confirmation(programme.event, registered)
@@ -243,13 +259,13 @@ async def change_registration(
     summary="Cancel: the registration and its sign-ups are erased",
 )
 async def delete_registration(
-    token: str, sessions: SessionsDep, snapshots: SnapshotsDep, notices: NoticesDep
+    token: str, sessions: SessionsDep, counts_changed: CountsChangedDep, notices: NoticesDep
 ) -> Response:
     async with sessions() as session:
         registration = await registrations.find(session, token)
         slug = await registrations.slug_of(session, registration.event_pk)
     promotions = await registrations.erase(sessions, token=token)
-    snapshots.forget(slug)
+    counts_changed(slug)
     await _tell_promoted(sessions, notices, slug, promotions)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=PRIVATE)
 
@@ -275,7 +291,7 @@ async def sign_up(
     token: str,
     body: SignupRequest,
     sessions: SessionsDep,
-    snapshots: SnapshotsDep,
+    counts_changed: CountsChangedDep,
     notices: NoticesDep,
     clock: ClockDep,
     response: Response,
@@ -284,7 +300,7 @@ async def sign_up(
     outcome = await registrations.sign_up(sessions, token=token, session_id=body.session_id, now=clock())
     async with sessions() as session:
         slug = await registrations.slug_of(session, outcome.registration.event_pk)
-    snapshots.forget(slug)
+    counts_changed(slug)
     async with sessions() as session:
         programme = await load_programme(session, slug)
     await notices.signup(programme, outcome, token=token)
@@ -305,7 +321,7 @@ async def leave(
     token: str,
     session_id: str,
     sessions: SessionsDep,
-    snapshots: SnapshotsDep,
+    counts_changed: CountsChangedDep,
     notices: NoticesDep,
     clock: ClockDep,
 ) -> Response:
@@ -313,7 +329,7 @@ async def leave(
         registration = await registrations.find(session, token)
         slug = await registrations.slug_of(session, registration.event_pk)
     promotions = await registrations.leave(sessions, token=token, session_id=session_id, now=clock())
-    snapshots.forget(slug)
+    counts_changed(slug)
     await _tell_promoted(sessions, notices, slug, promotions)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=PRIVATE)
 

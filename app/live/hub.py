@@ -41,9 +41,18 @@ CHANNEL_PREFIX = "regie:live:"
 # viewer's one subscription carries it and the live message keeps its size.
 QUESTIONS_PREFIX = b'{"type":"questions"'
 QUESTIONS_INTERVAL = 1.0
-# The moderators' signal: how many questions wait, never their text. Only the frontends' own
-# subscriptions (`?include=moderation`, with the relay credential) receive it; no public viewer.
-MODERATION_PREFIX = b'{"type":"moderation"'
+# The moderators' signals, by kind: how many questions wait, how many registered — counts, never
+# a text or a name. Only the frontends' own subscriptions (`?include=moderation`, with the relay
+# credential) receive them; no public viewer.
+MODERATORS_SIGNALS = {b'{"type":"moderation"': "moderation", b'{"type":"registrations"': "registrations"}
+
+
+def moderators_signal(message: bytes) -> str | None:
+    """The kind of a moderators' signal, or None for any other message."""
+    for prefix, kind in MODERATORS_SIGNALS.items():
+        if message.startswith(prefix):
+            return kind
+    return None
 
 
 def channel_name(slug: str) -> str:
@@ -128,8 +137,9 @@ class Follower:
 
     Its mailbox holds the newest message of each kind and always sends the programme first, so a
     follower that falls behind skips states but never gets a live state before its programme.
-    The question list and the moderators' signal have slots of their own, after those two: a
-    list must never take the place of the live state a follower has not read yet.
+    The question list and each kind of moderators' signal have slots of their own, after those
+    two: a list must never take the place of the live state a follower has not read yet, nor a
+    registrations signal that of a moderation one.
     """
 
     def __init__(
@@ -151,7 +161,7 @@ class Follower:
         self._programme: str | None = None
         self._live: str | None = None
         self._questions: str | None = None
-        self._signal: str | None = None
+        self._signals: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._deliver(), name=f"follower:{channel.slug}")
 
@@ -167,17 +177,20 @@ class Follower:
         self._questions = text
         self._wake.set()
 
-    def offer_moderation(self, text: str) -> None:
+    def offer_signal(self, kind: str, text: str) -> None:
         if self.moderation:
-            self._signal = text
+            self._signals.pop(kind, None)  # the newest of a kind goes last, in arrival order
+            self._signals[kind] = text
             self._wake.set()
 
     def _next(self) -> str | None:
-        for slot in ("_programme", "_live", "_questions", "_signal"):
+        for slot in ("_programme", "_live", "_questions"):
             text: str | None = getattr(self, slot)
             if text is not None:
                 setattr(self, slot, None)
                 return text
+        if self._signals:
+            return self._signals.pop(next(iter(self._signals)))
         return None
 
     async def _deliver(self) -> None:
@@ -195,7 +208,8 @@ class Follower:
             return
 
     def stop(self) -> None:
-        self._programme = self._live = self._questions = self._signal = None
+        self._programme = self._live = self._questions = None
+        self._signals.clear()
         if self._task is not asyncio.current_task():
             self._task.cancel()
 
@@ -224,14 +238,14 @@ class Channel:
     questions_interval: float = QUESTIONS_INTERVAL
     """How long after the last list the next may go: longer for a large list to many viewers."""
     questions_timer: asyncio.TimerHandle | None = None
-    moderation: str | None = None
-    """The latest moderators' signal, for a frontend that subscribes after it."""
+    signals: dict[str, str] = field(default_factory=dict)
+    """The latest moderators' signal of each kind, for a frontend that subscribes after it."""
 
-    def offer_moderation(self, message: bytes) -> None:
+    def offer_signal(self, kind: str, message: bytes) -> None:
         """To the frontends' subscriptions only: coalesced by the process that published it."""
-        self.moderation = message.decode()
+        text = self.signals[kind] = message.decode()
         for follower in self.followers:
-            follower.offer_moderation(self.moderation)
+            follower.offer_signal(kind, text)
 
     def offer_questions(self, message: bytes) -> None:
         """Keep the newest list; fan it out now, or once the interval since the last one is over."""
@@ -342,7 +356,7 @@ class LiveHub:
         """Add a viewer and send it the current state at once; None if the event is unknown.
 
         A follower (`follow`) is sent the current programme message first; one that proved it is
-        a frontend (`moderation`) also gets the moderators' signal. One that is not `counted` (a
+        a frontend (`moderation`) also gets the moderators' signals. One that is not `counted` (a
         frontend's relayed subscription) is left out of the audience."""
         channel = await self._open(slug)
         if channel is None:
@@ -367,8 +381,8 @@ class LiveHub:
                 follower.offer(channel.latest)
             if channel.questions is not None:
                 follower.offer_questions(channel.questions)
-            if channel.moderation is not None:
-                follower.offer_moderation(channel.moderation)
+            for kind, signal in channel.signals.items():
+                follower.offer_signal(kind, signal)
             return follower
         # No await from here on: the viewer gets exactly the latest state, then every newer one.
         viewer = Viewer(websocket, channel, send_timeout=self._send_timeout)
@@ -461,9 +475,9 @@ class LiveHub:
             if questions is not None:
                 questions.offer_questions(message)
             return
-        if message.startswith(MODERATION_PREFIX):
+        if (kind := moderators_signal(message)) is not None:
             if (watched := self._channels.get(slug)) is not None:
-                watched.offer_moderation(message)
+                watched.offer_signal(kind, message)
             return
         programme = programme_version(message)
         if programme is not None:

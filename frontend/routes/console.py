@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
@@ -16,11 +16,12 @@ from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from frontend.formatting import quoted
-from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
+from frontend.models import ENDED, LIVE, SCHEDULED, Event, LiveState
+from frontend.moderators import Refused
 from frontend.refusals import PRESS_REFUSALS, press_refusal
+from frontend.registrations import registration_counts
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
 from frontend.routes.questions import moderation_column
-from frontend.routes.registration import registration_counts
 from frontend.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid
 from frontend.services import Services, check_slug, services_of
 from frontend.sessions import ModeratorSession, SessionStoreUnavailable
@@ -81,10 +82,18 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
         "username": moderator.username,
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
         "server_now": services.clock.now(),
-        "registration_counts": await registration_counts(services, slug, moderator.api_token),
+        "registration_counts": await _registration_counts(services, view.event, moderator.api_token),
         "moderation_column": await moderation_column(services, view.event, moderator.api_token),
     }
     return page(request, "console.html", context, cache="no-store")
+
+
+async def _registration_counts(services: Services, event: Event, token: str) -> dict[str, Any] | None:
+    """The counts the console opens with; then each change is pushed (`frontend.registrations`)."""
+    try:
+        return await registration_counts(services.api, event, token)
+    except Refused:
+        return None
 
 
 @router.websocket("/events/{slug}/console/ws")
@@ -105,16 +114,15 @@ async def console_socket(websocket: WebSocket, slug: str) -> None:
         return
     if await open_event_socket(websocket, services, slug):
         watcher = asyncio.create_task(_close_when_revoked(websocket, services, moderator))
-        # This console's bearer may read the questions queue for every console of this process.
+        # This console's bearer may read the questions queue and the registration counts for every
+        # console of this process (frontend.moderators).
         hub = services.hubs.acquire(slug)
-        desk = hub.questions
-        handle = desk.add_moderator(moderator.api_token) if desk is not None else None
+        handle = hub.bearers.add(moderator.api_token)
         try:
             await serve_viewer(websocket, services, slug, "console")
         finally:
             watcher.cancel()
-            if desk is not None and handle is not None:
-                desk.remove_moderator(handle)
+            hub.bearers.remove(handle)
             services.hubs.release(slug)
 
 

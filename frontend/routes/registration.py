@@ -282,47 +282,6 @@ async def cancel(request: Request, token: str, services: ServicesDep) -> Respons
 # --- The console's counts and downloads ------------------------------------------------------
 
 
-async def registration_counts(services: Services, slug: str, api_token: str) -> dict[str, Any] | None:
-    """How many registered, and per session how many are confirmed and waiting: counts only."""
-    try:
-        event = await services.api.get_event(slug)
-        answer = await services.api.relay(
-            "GET", f"/api/v1/events/{slug}/registrations", headers={"Authorization": f"Bearer {api_token}"}
-        )
-    except ApiUnavailable:
-        return None
-    if answer.status_code != 200:
-        return None
-    listed = answer.json()
-    tally: dict[tuple[str, str], int] = {}
-    for registration in listed:
-        for signup in registration.get("signups", []):
-            key = (str(signup.get("session_id")), str(signup.get("status")))
-            tally[key] = tally.get(key, 0) + 1
-    sessions = [
-        {
-            "title": session.title,
-            "confirmed": tally.get((session.id, "confirmed"), 0),
-            "waitlisted": tally.get((session.id, "waitlisted"), 0),
-            "capacity": session.capacity,
-        }
-        for item in event.items
-        for session in item.sessions
-    ]
-    return {"total": len(listed), "sessions": sessions}
-
-
-@router.get("/events/{slug}/console/inscriptions", response_class=HTMLResponse)
-async def console_counts(request: Request, slug: str, services: ServicesDep) -> Response:
-    check_slug(slug)
-    moderator = await services.moderator(request)
-    if moderator is None:
-        return Response(status_code=204)  # htmx swaps nothing; the console's socket sends to /login
-    counts = await registration_counts(services, slug, moderator.api_token)
-    html = services.renderer.env.get_template("_console_registrations.html").render(slug=slug, counts=counts)
-    return HTMLResponse(html, headers={"Cache-Control": PRIVATE})
-
-
 @router.get("/events/{slug}/console/registrations.{extension}")
 async def console_download(request: Request, slug: str, extension: str, services: ServicesDep) -> Response:
     check_slug(slug)

@@ -197,9 +197,9 @@ async def test_pending_questions_reach_open_consoles_without_reload_read_once_pe
                 await receive_state(second)
                 await receive_state(public)
                 hub = application.state.services.hubs.get(samples.SLUG)
-                desk = hub.questions
-                await until(lambda d=desk: "console" in d.messages and not d.reading)  # first reads over
-                reads = hub.questions.queue_reads
+                queue = hub.questions.queue
+                await until(lambda q=queue: q.message is not None and not q.reading)  # first reads over
+                reads = hub.questions.queue.reads
                 async with httpx.AsyncClient(base_url=web_url) as viewer:
                     asked = await ask(viewer, "CANARY-PENDING-7a7a ?", name="CANARY-AUTHOR-7b7b")
                     assert asked.status_code == 200
@@ -209,7 +209,7 @@ async def test_pending_questions_reach_open_consoles_without_reload_read_once_pe
                 assert pushed == await message_with(second, "console-questions", "CANARY-PENDING-7a7a")
                 assert "CANARY-PENDING-7a7a ?" in visible_text(pushed, "console-questions")
                 assert "En attente 1" in visible_text(pushed)
-                assert hub.questions.queue_reads == reads + 1  # once for both consoles
+                assert hub.questions.queue.reads == reads + 1  # once for both consoles
                 heard = []
                 with_timeout = asyncio.timeout(2)
                 try:
