@@ -42,7 +42,7 @@ from app.api.openapi import conform
 from app.api.request_limits import RequestLimits
 from app.client_address import trust_forwarded_headers
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, keep_wal_short
 from app.domain.programme import ProgrammeDocument
 from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.audience import create_board
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         except (SQLAlchemyError, OSError) as error:  # the database away: reads answer 503 meanwhile
             logger.warning("retention: registrations not checked at start-up: %s", type(error).__name__)
         reminders = asyncio.create_task(notices.run_reminders(app_clock), name="reminders")
+        checkpoints = asyncio.create_task(keep_wal_short(engine), name="sqlite-checkpoints")
         # Only Redis carries another process's announcements: with the embedded broadcast, this
         # process looks for the changes a command (`regie import`) committed.
         watch = (
@@ -185,9 +186,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await feed.close()
             await moderation_feed.close()
             await registration_feed.close()
-            reminders.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reminders
+            for task in (reminders, checkpoints):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

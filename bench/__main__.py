@@ -103,16 +103,22 @@ def run_regie(space: Workspace, load: Load, count: int, presses: int, *, html: b
         space.stop(api)
 
 
-def _presses(load: Load, moderator: Moderator, count: int, gap: float) -> tuple[list[float], int]:
+def _presses(
+    load: Load, moderator: Moderator, count: int, gap: float
+) -> tuple[list[float], list[float], int]:
+    """Press → viewer latencies, the fan-out part of them (from the state's `server_time`), lost."""
     latencies: list[float] = []
+    fanout: list[float] = []
     lost = 0
     for _ in range(count):
         version, at = moderator.press()
-        times, missing, _published = load.wait(version, timeout=30)
+        times, missing, published = load.wait(version, timeout=30)
         latencies.extend(arrival - at for arrival in times)
+        if published is not None:
+            fanout.extend(arrival - published for arrival in times)
         lost += missing
         time.sleep(max(0.0, gap - (time.time() - at)))
-    return latencies, lost
+    return latencies, fanout, lost
 
 
 def run_questions(
@@ -129,17 +135,17 @@ def run_questions(
             target = Target("127.0.0.1", api.port, f"/api/v1/events/{SLUG}/live/ws", "json")
         connected, rate, per_viewer, size = connect(load, web or api, target, count)
         kind = "HTML WS" if html else "JSON WS"
-        quiet_latencies, quiet_lost = _presses(load, moderator, presses, 0.5)
+        quiet_latencies, quiet_fanout, quiet_lost = _presses(load, moderator, presses, 0.5)
         token = str(moderator.client.headers["Authorization"]).split()[1]
         under = max(presses, int(seconds / 4))
         asking = questions.QuestionLoad(api.url, SLUG, token, SECRET_KEY, seconds)
-        loaded_latencies, loaded_lost = _presses(load, moderator, under, seconds / (under + 1))
+        loaded_latencies, loaded_fanout, loaded_lost = _presses(load, moderator, under, seconds / (under + 1))
         report = asking.report()
         moderator.close()
         load.close()
-        quiet = Fanout(f"{kind}, no questions", count, connected, rate, quiet_latencies, [], quiet_lost,
-                       per_viewer, size)  # fmt: skip
-        loaded = Fanout(f"{kind}, under questions", count, connected, rate, loaded_latencies, [],
+        quiet = Fanout(f"{kind}, no questions", count, connected, rate, quiet_latencies, quiet_fanout,
+                       quiet_lost, per_viewer, size)  # fmt: skip
+        loaded = Fanout(f"{kind}, under questions", count, connected, rate, loaded_latencies, loaded_fanout,
                         loaded_lost, per_viewer, size)  # fmt: skip
         return quiet, loaded, report
     finally:
@@ -151,14 +157,22 @@ def run_questions(
 def questions_table(rows: list[tuple[Fanout, Fanout, questions.LoadReport]]) -> list[str]:
     lines = [
         "| viewers | socket | p99 quiet | p99 under questions | **ratio** (target ≤ 1.10) "
+        "| of which fan-out, quiet → under questions "
         "| questions asked / approved | votes | refused | errors | lost |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for quiet, loaded, report in rows:
         ratio = loaded.percentile(0.99) / quiet.percentile(0.99)
+        # The rest of each latency is the press itself: HTTP, auth, the commit, the publish.
+        spread = (
+            f"{ms(quiet.percentile(0.99, fanout=True))} → {ms(loaded.percentile(0.99, fanout=True))}"
+            if quiet.fanout and loaded.fanout
+            else "—"
+        )
         lines.append(
             f"| {quiet.connected:,} | {quiet.target.split(',')[0]} | {ms(quiet.percentile(0.99))} "
-            f"| {ms(loaded.percentile(0.99))} | **{ratio:.2f}** | {report.asked} / {report.approved} "
+            f"| {ms(loaded.percentile(0.99))} | **{ratio:.2f}** | {spread} "
+            f"| {report.asked} / {report.approved} "
             f"| {report.votes:,} in {report.seconds:.0f} s | {report.refused} | {report.errors} "
             f"| {quiet.lost + loaded.lost} |"
         )

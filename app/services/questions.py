@@ -76,26 +76,25 @@ async def ask(
     async with sessions() as session:
         event = await _event(session, slug)
     asking_allowed(show.Status(event.status))
-    async with sessions() as session:
-        question = Question(
-            event_pk=event.pk,  # type: ignore[arg-type]
-            id=secrets.token_urlsafe(12),
-            text=text,
-            text_key=duplicate_key(text),
-            author=author,
-            asker=asker,
-            status=QuestionStatus.PENDING.value,
-            votes=0,
-            created_at=at,
-        )
-        session.add(question)
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise Refusal(
-                Code.DUPLICATE_QUESTION, "You have already asked this question; it is with the moderators."
-            ) from None
-        return question
+    question = Question(
+        event_pk=event.pk,  # type: ignore[arg-type]
+        id=secrets.token_urlsafe(12),
+        text=text,
+        text_key=duplicate_key(text),
+        author=author,
+        asker=asker,
+        status=QuestionStatus.PENDING.value,
+        votes=0,
+        created_at=at,
+    )
+    try:
+        async with sessions() as session, session.begin():
+            session.add(question)
+    except IntegrityError:
+        raise Refusal(
+            Code.DUPLICATE_QUESTION, "You have already asked this question; it is with the moderators."
+        ) from None
+    return question
 
 
 def _ordered(questions: list[Question]) -> list[Question]:
