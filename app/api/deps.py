@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.domain.refusals import Code, Refusal
 from app.live.broadcast import Broadcast
+from app.live.feeds import CoalescedFeed
 from app.live.hub import LiveHub
 from app.models import User
 from app.services import auth
@@ -68,6 +69,22 @@ async def get_hub(request: Request) -> LiveHub:
     return hub
 
 
+# The coalesced feeds (app.live.feeds): a route marks its event changed, the feed publishes.
+async def get_question_feed(request: Request) -> CoalescedFeed:
+    feed: CoalescedFeed = request.app.state.question_feed
+    return feed
+
+
+async def get_moderation_feed(request: Request) -> CoalescedFeed:
+    feed: CoalescedFeed = request.app.state.moderation_feed
+    return feed
+
+
+async def get_registration_feed(request: Request) -> CoalescedFeed:
+    feed: CoalescedFeed = request.app.state.registration_feed
+    return feed
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -75,6 +92,9 @@ ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 BroadcastDep = Annotated[Broadcast, Depends(get_broadcast)]
 SnapshotsDep = Annotated[Snapshots, Depends(get_snapshots)]
 ShowsDep = Annotated[Shows, Depends(get_shows)]
+QuestionFeedDep = Annotated[CoalescedFeed, Depends(get_question_feed)]
+ModerationFeedDep = Annotated[CoalescedFeed, Depends(get_moderation_feed)]
+RegistrationFeedDep = Annotated[CoalescedFeed, Depends(get_registration_feed)]
 
 
 def _unauthorised() -> Refusal:

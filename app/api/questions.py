@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.api.caching import CONDITIONAL_READ, read_responses
 from app.api.deps import (
     ClockDep,
+    ModerationFeedDep,
     Moderator,
+    QuestionFeedDep,
     SessionDep,
     SessionsDep,
     SettingsDep,
@@ -35,7 +37,6 @@ from app.domain.questions import (
 )
 from app.domain.refusals import Code, Refusal
 from app.exports.questions import QuestionsCsv, QuestionsData, QuestionsExporter, QuestionsXlsx
-from app.live.feeds import CoalescedFeed
 from app.public import QuestionModerated, QuestionPublic, question_moderated
 from app.services import auth
 from app.services import questions as service
@@ -45,23 +46,11 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["questions"])
 
 
-async def _feed(request: Request) -> CoalescedFeed:
-    feed: CoalescedFeed = request.app.state.question_feed
-    return feed
-
-
-async def _moderation_feed(request: Request) -> CoalescedFeed:
-    feed: CoalescedFeed = request.app.state.moderation_feed
-    return feed
-
-
 async def _throttle(request: Request) -> Throttle:
     throttle: Throttle = request.app.state.audience_throttle
     return throttle
 
 
-FeedDep = Annotated[CoalescedFeed, Depends(_feed)]
-ModerationFeedDep = Annotated[CoalescedFeed, Depends(_moderation_feed)]
 ThrottleDep = Annotated[Throttle, Depends(_throttle)]
 _MINUTE = 60
 
@@ -315,7 +304,7 @@ async def post_vote(
     sessions: SessionsDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
-    feed: FeedDep,
+    feed: QuestionFeedDep,
     clock: ClockDep,
 ) -> VoteCount:
     address = client_address(request, settings)
@@ -340,7 +329,7 @@ async def post_moderation(
     body: ModerationRequest,
     user: Moderator,
     shows: ShowsDep,
-    feed: FeedDep,
+    feed: QuestionFeedDep,
     moderation_feed: ModerationFeedDep,
 ) -> QuestionModerated:
     outcome = await shows.moderate(slug, question_id[:64], body.action, actor=user.name)

@@ -19,12 +19,11 @@ from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClockDep, Moderator, SessionDep, SessionsDep, SnapshotsDep
+from app.api.deps import ClockDep, Moderator, RegistrationFeedDep, SessionDep, SessionsDep, SnapshotsDep
 from app.api.errors import ErrorDetail, responses
 from app.domain.refusals import Code, Refusal
 from app.domain.registration import Category, RegistrationChange, RegistrationForm, SignupStatus
 from app.exports import registrations as listing
-from app.live.feeds import CoalescedFeed
 from app.models import Registration
 from app.services import registrations
 from app.services.notices import Notices, session_info
@@ -99,9 +98,7 @@ class RegistrationListed(BaseModel):
     signups: list[SignupPublic]
 
 
-def _counts_changed(request: Request, snapshots: SnapshotsDep) -> Callable[[str], None]:
-    feed: CoalescedFeed = request.app.state.registration_feed
-
+async def _counts_changed(snapshots: SnapshotsDep, feed: RegistrationFeedDep) -> Callable[[str], None]:
     def changed(slug: str) -> None:
         snapshots.forget(slug)  # the public `registered_count` and `seats_left`
         feed.changed(slug)  # the consoles' counts, through the moderators' signal
