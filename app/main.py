@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import (
     audience,
@@ -47,7 +48,7 @@ from app.domain.programme import ProgrammeDocument
 from app.domain.resources import MAX_BYTES as UPLOAD_MAX_BYTES
 from app.live.audience import create_board
 from app.live.broadcast import create_broadcast
-from app.live.feeds import CoalescedFeed, moderation_message, registrations_message
+from app.live.feeds import CoalescedFeed, LoadMessage, moderation_message, registrations_message
 from app.live.hub import LiveHub
 from app.mail.transport import create_mailer
 from app.public import ProgrammeMessage, live_message, live_state, programme_message, questions_message
@@ -56,7 +57,7 @@ from app.services.audience import Presence
 from app.services.changes import Shows
 from app.services.notices import Notices
 from app.services.programmes import EventNotFound, load_programme
-from app.services.registrations import erase_expired
+from app.services.registrations import erase_expired, signup_counts
 from app.services.snapshots import Snapshots
 from app.services.throttle import Throttle, storage_for
 
@@ -85,26 +86,28 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         sessions = create_sessionmaker(engine)
         app_clock = app.state.clock
 
-        async def load_state(slug: str) -> bytes | None:
-            async with sessions() as session:
-                try:
-                    programme = await load_programme(session, slug)
-                except EventNotFound:
-                    return None
-            return live_message(live_state(programme, server_time=app_clock()))
+        def per_event(read: Callable[[AsyncSession, str], Awaitable[bytes]]) -> LoadMessage:
+            """A message read in a session of its own; None for an event that does not exist."""
 
-        async def load_programme_message(slug: str) -> bytes | None:
-            async with sessions() as session:
-                try:
-                    programme = await load_programme(session, slug)
-                except EventNotFound:
-                    return None
-            return programme_message(programme, now=app_clock())
+            async def load(slug: str) -> bytes | None:
+                async with sessions() as session:
+                    try:
+                        return await read(session, slug)
+                    except EventNotFound:
+                        return None
+
+            return load
+
+        async def read_state(session: AsyncSession, slug: str) -> bytes:
+            return live_message(live_state(await load_programme(session, slug), server_time=app_clock()))
+
+        async def read_programme(session: AsyncSession, slug: str) -> bytes:
+            return programme_message(await load_programme(session, slug), now=app_clock())
 
         snapshots = Snapshots(sessions)
         hub = LiveHub(
-            load_state=load_state,
-            load_programme=load_programme_message,
+            load_state=per_event(read_state),
+            load_programme=per_event(read_programme),
             send_timeout=settings.viewer_send_timeout_seconds,
             on_change=snapshots.changed,
         )
@@ -117,38 +120,28 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         app.state.hub, app.state.broadcast, app.state.snapshots = hub, broadcast, snapshots
         app.state.shows = shows
 
-        async def load_questions(slug: str) -> bytes | None:
-            async with sessions() as session:
-                try:
-                    _programme, public = await question_service.public_questions(session, slug)
-                except EventNotFound:
-                    return None
+        async def read_questions(session: AsyncSession, slug: str) -> bytes:
+            _programme, public = await question_service.public_questions(session, slug)
             return questions_message(public)
 
-        async def load_moderation(slug: str) -> bytes | None:
-            async with sessions() as session:
-                try:
-                    return moderation_message(await question_service.pending_count(session, slug))
-                except EventNotFound:
-                    return None
+        async def read_moderation(session: AsyncSession, slug: str) -> bytes:
+            return moderation_message(await question_service.pending_count(session, slug))
 
-        async def load_registrations(slug: str) -> bytes | None:
-            async with sessions() as session:
-                try:
-                    programme = await load_programme(session, slug)
-                except EventNotFound:
-                    return None
-            return registrations_message(programme.attendance.registered)
+        async def read_registrations(session: AsyncSession, slug: str) -> bytes:
+            programme = await load_programme(session, slug)
+            assert programme.event.pk is not None
+            counts = await signup_counts(session, programme.event.pk)
+            return registrations_message(programme.attendance.registered, counts)
 
         app.state.question_feed = feed = CoalescedFeed(
-            "questions", load=load_questions, publish=broadcast.publish
+            "questions", load=per_event(read_questions), publish=broadcast.publish
         )
         # The moderators' queue changes on every question asked, public or not: coalesced apart.
         app.state.moderation_feed = moderation_feed = CoalescedFeed(
-            "moderation", load=load_moderation, publish=broadcast.publish
+            "moderation", load=per_event(read_moderation), publish=broadcast.publish
         )
         app.state.registration_feed = registration_feed = CoalescedFeed(
-            "registrations", load=load_registrations, publish=broadcast.publish
+            "registrations", load=per_event(read_registrations), publish=broadcast.publish
         )
         app.state.audience_throttle = Throttle(storage_for(settings.broadcast_url))
         app.state.presence = presence = Presence(

@@ -267,7 +267,7 @@ class LiveListener(Protocol):
 
     async def moderation_received(self, pending: int) -> None: ...
 
-    async def registrations_received(self, registered: int) -> None: ...
+    async def registrations_received(self, registered: int, sessions: dict[str, dict[str, int]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +288,11 @@ class ModerationSignal:
 
 @dataclass(frozen=True, slots=True)
 class RegistrationsSignal:
-    """Someone registered, cancelled, signed up or left: `registered` people in all (no name)."""
+    """Someone registered, cancelled, signed up or left: `registered` people in all, and by
+    session how many are confirmed and waitlisted — counts, no name."""
 
     registered: int
+    sessions: dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +366,7 @@ class LiveFeed:
                         elif isinstance(message, ModerationSignal):
                             await listener.moderation_received(message.pending)
                         elif isinstance(message, RegistrationsSignal):
-                            await listener.registrations_received(message.registered)
+                            await listener.registrations_received(message.registered, message.sessions)
                         elif message is not None:
                             await listener.programme_received(*message)
             except InvalidStatus as error:
@@ -410,7 +412,14 @@ def parse_message(raw: str | bytes) -> UpstreamMessage | None:
         if kind == "moderation":
             return ModerationSignal(int(message["pending"]))
         if kind == "registrations":
-            return RegistrationsSignal(int(message["registered"]))
+            sessions = {
+                str(session_id): {
+                    "confirmed": int(counts.get("confirmed", 0)),
+                    "waitlisted": int(counts.get("waitlisted", 0)),
+                }
+                for session_id, counts in dict(message.get("sessions", {})).items()
+            }
+            return RegistrationsSignal(int(message["registered"]), sessions)
         if kind is not None:
             return None
     except (ValueError, KeyError, TypeError, ValidationError):

@@ -25,12 +25,12 @@ from starlette.websockets import WebSocket
 
 from fanout import SERVICE_RESTART, TRY_AGAIN_LATER, Outbox, fan_out
 from fanout.pacing import side_interval
-from frontend.client import ApiClient, ApiError, LiveFeed
+from frontend.client import ApiClient, LiveFeed
 from frontend.models import LIVE, Event, LiveState, Overrun, Question
-from frontend.moderators import ConsoleReader, ModeratorBearers
+from frontend.moderators import ModeratorBearers
 from frontend.presenter import ShowView, show_view
 from frontend.questions import QuestionDesk
-from frontend.registrations import registration_counts, render_counts
+from frontend.registrations import counts_view, render_counts
 from frontend.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -150,8 +150,9 @@ class EventHub:
         self.bearers = ModeratorBearers()
         # The audience's questions: their own messages, rendered once (frontend.questions).
         self.questions: QuestionDesk | None = None
-        # The consoles' registration counts, read again on each signal (frontend.registrations).
-        self.registrations: ConsoleReader | None = None
+        # The consoles' « Inscriptions » box, rendered once from each pushed count
+        # (frontend.registrations).
+        self.registrations_box: str | None = None
         if api is not None:
             self.questions = QuestionDesk(
                 slug,
@@ -162,10 +163,6 @@ class EventHub:
                 zone=self._zone,
                 ascii_html=ascii_html,
             )
-            self.registrations = ConsoleReader(
-                "registration counts", self.bearers, read=self._read_registrations, publish=self._push
-            )
-        self._api = api
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -190,8 +187,6 @@ class EventHub:
         self._tasks = []
         if self.questions is not None:
             await self.questions.stop()
-        if self.registrations is not None:
-            await self.registrations.stop()
         viewers = [viewer for audience in AUDIENCES for viewer in self._viewers[audience]]
         for audience in AUDIENCES:
             self._viewers[audience].clear()
@@ -250,31 +245,18 @@ class EventHub:
         the consoles' registration counts — each its own fragment, the newest of each."""
         extras = self.questions.messages.get(audience, "") if self.questions is not None else ""
         if audience == "console":
-            for reader in (self.questions.queue if self.questions is not None else None, self.registrations):
-                if reader is not None and reader.message is not None:
-                    extras += reader.message
+            for fragment in (
+                self.questions.queue.message if self.questions is not None else None,
+                self.registrations_box,
+            ):
+                if fragment is not None:
+                    extras += fragment
         return extras
-
-    async def _read_registrations(self, token: str) -> str | None:
-        if self._api is None:
-            return None
-        # A console may open before this hub's first programme message: its sessions are read then.
-        try:
-            event = self._event or await self._api.get_event(self.slug)
-        except ApiError:
-            return None
-        counts = await registration_counts(self._api, event, token)
-        if counts is None:
-            return None
-        return ascii_html(render_counts(self._renderer, slug=self.slug, counts=counts))
 
     async def upstream_connected(self) -> None:
         self._fresh_link = True
-        # What changed while the link was down.
         if self.questions is not None:
-            self.questions.queue_changed()
-        if self.registrations is not None:
-            self.registrations.changed()
+            self.questions.queue_changed()  # what changed while the link was down
 
     async def questions_received(self, questions: list[Question], total: int) -> None:
         if self.questions is not None:
@@ -284,9 +266,15 @@ class EventHub:
         if self.questions is not None:
             self.questions.queue_changed()
 
-    async def registrations_received(self, registered: int) -> None:
-        if self.registrations is not None:
-            self.registrations.changed()
+    async def registrations_received(self, registered: int, sessions: dict[str, dict[str, int]]) -> None:
+        # The programme comes first on every subscription: without it there is nothing to name.
+        if self._event is None:
+            return
+        counts = counts_view(self._event, registered, sessions)
+        box = ascii_html(render_counts(self._renderer, slug=self.slug, counts=counts))
+        if box != self.registrations_box:
+            self.registrations_box = box
+            self._push("console", box)
 
     def _push(self, audience: str, message: str) -> None:
         """A fragment of the questions to every viewer of `audience`, apart from the live state.

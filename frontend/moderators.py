@@ -2,8 +2,8 @@
 console is open, and the fragments read with one of them once for all.
 
 The backend signals, to this frontend's own subscription only, that something moderators see
-has changed (the questions queue, the registrations): counts, never a name or a text. A
-`ConsoleReader` then reads that fragment's data once with the bearer of any console open here,
+has changed (the questions queue): a count, never a name or a text. A `ConsoleReader` then
+reads that fragment's data once with the bearer of any console open here,
 renders it once and pushes it to every console; a burst of signals while a read is in flight
 costs one more read, not one per signal. A bearer the API refuses (401, 403: revoked, expired)
 is dropped and the next one is tried; that console itself is closed by its own watch.

@@ -178,3 +178,35 @@ async def test_twenty_simultaneous_sign_ups_for_five_seats_on_sqlite(api_clock: 
     answers = await concurrent_signups([api.url], tokens)
     assert_five_seats_then_a_waitlist_in_arrival_order(answers)
     assert await seats_left(api) == 0
+
+
+async def test_the_frontends_hear_the_counts_by_session_and_never_a_name(
+    api_clock: tuple[Api, Clock],
+) -> None:
+    """The moderators' `registrations` signal: counts the consoles show as they are, no name."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from tests.test_questions import relay_headers
+
+    api, _ = api_clock
+    url = api.ws_url(SLUG) + "?include=programme,moderation"
+    async with connect(url, additional_headers=relay_headers(api)) as frontend:
+        assert [json.loads(await frontend.recv())["type"] for _ in range(2)] == ["programme", "live"]
+        tokens = [await registrant(api.client, n) for n in range(6)]
+        for token in tokens:
+            answer = await api.client.post(
+                f"/api/v1/registrations/{token}/signups", json={"session_id": "gouvernance"}
+            )
+            assert answer.status_code == 201
+        wanted = {
+            "type": "registrations",
+            "registered": 6,
+            "sessions": {"gouvernance": {"confirmed": 5, "waitlisted": 1}},
+        }
+        heard: list[str] = []
+        async with asyncio.timeout(5):
+            while not heard or json.loads(heard[-1]) != wanted:
+                heard.append(str(await frontend.recv()))
+    assert not [signal for signal in heard if "Personne" in signal or "@" in signal]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
@@ -33,13 +34,15 @@ def moderation_message(pending: int) -> bytes:
     return b'{"type":"moderation","pending":%d}' % pending
 
 
-def registrations_message(registered: int) -> bytes:
-    """`{"type":"registrations","registered":N}`: a registration or a sign-up changed.
+def registrations_message(registered: int, sessions: dict[str, dict[str, int]]) -> bytes:
+    """`{"type":"registrations","registered":N,"sessions":{id:{"confirmed":C,"waitlisted":W}}}`: a
+    registration or a sign-up changed.
 
-    A count only, to the frontends' own subscriptions like `moderation_message`: they read the
-    counts per session once with a moderator's bearer and push them to their consoles.
+    Counts only, to the frontends' own subscriptions like `moderation_message`: they render the
+    consoles' « Inscriptions » box from it, without reading anybody's registration.
     """
-    return b'{"type":"registrations","registered":%d}' % registered
+    message = {"type": "registrations", "registered": registered, "sessions": sessions}
+    return json.dumps(message, separators=(",", ":")).encode()
 
 
 LoadMessage = Callable[[str], Awaitable[bytes | None]]

@@ -235,6 +235,19 @@ async def slug_of(session: AsyncSession, event_pk: int) -> str:
     return slug
 
 
+async def signup_counts(session: AsyncSession, event_pk: int) -> dict[str, dict[str, int]]:
+    """How many are confirmed and waitlisted in each session of the event: counts, no names."""
+    rows = await session.execute(
+        select(Signup.session_id, Signup.status, func.count())  # type: ignore[call-overload]
+        .where(Signup.event_pk == event_pk)
+        .group_by(Signup.session_id, Signup.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for session_id, status, count in rows:
+        counts.setdefault(session_id, {"confirmed": 0, "waitlisted": 0})[status] = int(count)
+    return counts
+
+
 async def for_event(session: AsyncSession, event: Event) -> list[tuple[Registration, list[Signup]]]:
     """Every registration of the event with its sign-ups, in the order they came (moderators only)."""
     registrations = list(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
@@ -16,8 +16,7 @@ from starlette.websockets import WebSocket
 
 from frontend.client import ApiUnavailable, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from frontend.formatting import quoted
-from frontend.models import ENDED, LIVE, SCHEDULED, Event, LiveState
-from frontend.moderators import Refused
+from frontend.models import ENDED, LIVE, SCHEDULED, LiveState
 from frontend.refusals import PRESS_REFUSALS, press_refusal
 from frontend.registrations import registration_counts
 from frontend.routes.common import is_htmx, open_event_socket, origin_allowed, page, serve_viewer
@@ -82,18 +81,10 @@ async def console_page(request: Request, slug: str, services: ServicesDep) -> Re
         "username": moderator.username,
         "csrf_token": csrf_token(services.settings.secret_key, moderator.id),
         "server_now": services.clock.now(),
-        "registration_counts": await _registration_counts(services, view.event, moderator.api_token),
+        "registration_counts": await registration_counts(services.api, view.event, moderator.api_token),
         "moderation_column": await moderation_column(services, view.event, moderator.api_token),
     }
     return page(request, "console.html", context, cache="no-store")
-
-
-async def _registration_counts(services: Services, event: Event, token: str) -> dict[str, Any] | None:
-    """The counts the console opens with; then each change is pushed (`frontend.registrations`)."""
-    try:
-        return await registration_counts(services.api, event, token)
-    except Refused:
-        return None
 
 
 @router.websocket("/events/{slug}/console/ws")
